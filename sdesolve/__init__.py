@@ -1,0 +1,42 @@
+"""sdesolve: solvers for the semilinear SDEs/ODEs behind diffusion models.
+
+``dX = (a(t) X + N(t, X)) dt + g(t) dW`` — exponential-integrator, randomized-midpoint, second-order and
+Euler–Maruyama steppers, registered through pluggy plugins.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from sdesolve.factors import ClosedForm, ConstantFactor, IntegratingFactor
+from sdesolve.hookspecs import hookimpl
+from sdesolve.plugins import get_stepper, plugin_records, register_plugin, registry, unregister_plugin
+from sdesolve.problem import SemilinearSDE
+from sdesolve.solve import SolveResult, integrate, make_stepper, solve
+from sdesolve.steppers.base import SolveContext, Stepper
+
+__all__ = [
+    "ClosedForm",
+    "ConstantFactor",
+    "IntegratingFactor",
+    "SemilinearSDE",
+    "SolveContext",
+    "SolveResult",
+    "Stepper",
+    "__version__",
+    "get_stepper",
+    "hookimpl",
+    "integrate",
+    "make_stepper",
+    "plugin_records",
+    "register_plugin",
+    "registry",
+    "solve",
+    "steppers",
+    "unregister_plugin",
+]
+
+
+def steppers() -> dict[str, type[Stepper]]:
+    """All registered steppers by name."""
+    return registry().steppers

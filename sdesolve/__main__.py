@@ -1,0 +1,5 @@
+import sys
+
+from sdesolve.cli import main
+
+sys.exit(main())

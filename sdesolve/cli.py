@@ -1,0 +1,149 @@
+"""The ``sdesolve`` command line: ``plugins``, ``list`` and ``verify``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from sdesolve import __version__
+from sdesolve.plugins import DuplicateNameError, plugin_records, registry
+
+__all__ = ["main"]
+
+_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+_PLURAL = {"stepper": "steppers", "sampler": "samplers", "process": "processes", "grid": "grids"}
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join("{:<%d}" % w for w in widths)
+    out = [line.format(*header), line.format(*("-" * w for w in widths))]
+    out += [line.format(*map(str, r)) for r in rows]
+    return "\n".join(out)
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    records = [r.as_dict() for r in plugin_records()]
+    if args.json:
+        print(json.dumps(records, indent=2))
+        return 0
+    rows = []
+    for r in records:
+        what = "; ".join(f"{kind}s: {', '.join(names)}" for kind, names in r["registers"].items()) or "-"
+        status = f"ERROR: {r['error']}" if r["error"] else ("built-in" if r["builtin"] else "ok")
+        rows.append([r["name"], r["distribution"] or "?", r["version"] or "?", what, status])
+    print(_table(rows, ["plugin", "distribution", "version", "registers", "status"]))
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    reg = registry()
+    steppers = [cls.describe() | {"plugin": reg.owners["stepper"][name]} for name, cls in sorted(reg.steppers.items())]
+    others = {
+        kind: [{"name": name, "plugin": reg.owners[kind][name]} for name in sorted(items)]
+        for kind, items in reg.items.items()
+        if kind != "stepper"
+    }
+    if args.json:
+        print(json.dumps({"steppers": steppers, **{_PLURAL[k]: v for k, v in others.items()}}, indent=2))
+        return 0
+    rows = [
+        [s["name"], s["ode_order"], s["strong_order"], s["weak_order"], s["nfe_per_step"],
+         "yes" if s["supports_noise"] else "no", s["plugin"], s["summary"]]
+        for s in steppers
+    ]
+    print(_table(rows, ["stepper", "ode", "strong", "weak", "nfe/step", "noise", "plugin", "summary"]))
+    for kind, items in others.items():
+        names = ", ".join(i["name"] for i in items) or "none registered"
+        print(f"\n{_PLURAL[kind]}: {names}")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from sdesolve.conformance import run_conformance
+
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        print("error: --device cuda requested but CUDA is not available", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    try:
+        results = run_conformance(
+            args.stepper or None, quick=args.quick, device=args.device, dtype=_DTYPES[args.dtype],
+            problems=args.problem or None, seed=args.seed,
+        )
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    elapsed = time.perf_counter() - start
+    failed = [r for r in results if not r.passed]
+    summary: dict[str, Any] = {
+        "passed": not failed,
+        "measurements": len(results),
+        "failures": len(failed),
+        "seconds": round(elapsed, 2),
+        "device": args.device,
+        "dtype": args.dtype,
+        "quick": args.quick,
+        "torch": torch.__version__,
+        "sdesolve": __version__,
+    }
+    if args.json:
+        print(json.dumps({"summary": summary, "results": [r.as_dict() for r in results]}, indent=2))
+    else:
+        rows = [
+            [r.stepper, r.problem, r.kind, f"{r.declared:g}", f"{r.measured:.2f}",
+             " ".join(f"{e:.1e}" for e in r.errors), "" if r.nfe_ok else "NFE mismatch",
+             "PASS" if r.passed else "FAIL"]
+            for r in results
+        ]
+        print(_table(rows, ["stepper", "problem", "order", "declared", "measured", "RMS errors, coarse to fine",
+                            "", ""]))
+        verdict = "all passed" if not failed else f"{len(failed)} FAILED"
+        print(f"\n{len(results)} measurements, {verdict} (tolerance 0.25 below declared), "
+              f"{elapsed:.1f} s on {args.device}/{args.dtype}")
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sdesolve", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"sdesolve {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("plugins", help="installed plugins, their versions and what each registers")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd_plugins)
+
+    p = sub.add_parser("list", help="registered steppers (declared orders, NFE per step) and other registries")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("verify", help="measure convergence orders against torchsde/torchdiffeq references")
+    p.add_argument("--stepper", action="append", help="stepper to check (repeatable; default: all registered)")
+    p.add_argument("--problem", action="append", help="test problem (repeatable; default: all)")
+    p.add_argument("--quick", action="store_true", help="fewer grids and paths (CI)")
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--dtype", default="float64", choices=sorted(_DTYPES), help="state dtype (default float64)")
+    p.add_argument("--seed", type=int, default=0, help="seed of initial states, paths and midpoints")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sdesolve`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DuplicateNameError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Test problems of the conformance suite: time-dependent ``a(t)`` and ``g(t)``, both time directions,
+one closed-form solution, and a reverse-time diffusion problem with an exact Gaussian-mixture score."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from sdesolve.problem import SemilinearSDE
+
+__all__ = ["PROBLEMS", "Problem", "mixture_score"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A semilinear test problem.
+
+    ``make(noise)`` builds the :class:`SemilinearSDE` (``g=None`` when ``noise`` is false); ``grid(n)`` the
+    ``n``-step grid (uniform or graded, increasing or decreasing); ``exact(x0, t0, t1)`` the closed-form ODE
+    solution when there is one.
+    """
+
+    name: str
+    make: Callable[[bool], SemilinearSDE]
+    grid: Callable[[int], Tensor]
+    dim: int
+    description: str
+    exact: Callable[[Tensor, float, float], Tensor] | None = None
+
+    def initial(self, batch: int, dtype: torch.dtype, device: torch.device | str, seed: int) -> Tensor:
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        return torch.randn(batch, self.dim, generator=gen, dtype=torch.float64).to(dtype=dtype, device=device)
+
+
+def _uniform(t0: float, t1: float) -> Callable[[int], Tensor]:
+    return lambda n: torch.linspace(t0, t1, n + 1, dtype=torch.float64)
+
+
+def _graded(t_max: float, t_min: float, rho: float) -> Callable[[int], Tensor]:
+    """Decreasing EDM-style grid ``(t_max^{1/ρ} + i/n (t_min^{1/ρ} - t_max^{1/ρ}))^ρ``."""
+
+    def grid(n: int) -> Tensor:
+        i = torch.arange(n + 1, dtype=torch.float64) / n
+        return (t_max ** (1 / rho) + i * (t_min ** (1 / rho) - t_max ** (1 / rho))) ** rho
+
+    return grid
+
+
+# --- 1. linear, closed form -------------------------------------------------------------------------------
+def _linear_a(t: Tensor) -> Tensor:
+    return -1.0 - 0.5 * torch.sin(t)
+
+
+def _linear_c(t: Tensor) -> Tensor:
+    return -0.4 + 0.8 * torch.cos(2.0 * t)
+
+
+def _linear_make(noise: bool) -> SemilinearSDE:
+    return SemilinearSDE(
+        a=_linear_a,
+        nonlinear=lambda t, x: _linear_c(t).to(x.dtype)[:, None] * x,
+        g=(lambda t: 0.5 + 0.25 * torch.cos(t)) if noise else None,
+        name="linear_closed_form",
+    )
+
+
+def _linear_exact(x0: Tensor, t0: float, t1: float) -> Tensor:
+    def antiderivative(t: float) -> float:  # ∫ (a + c) dt
+        return -1.4 * t + 0.5 * math.cos(t) + 0.4 * math.sin(2.0 * t)
+
+    return x0 * math.exp(antiderivative(t1) - antiderivative(t0))
+
+
+# --- 2. nonlinear, time-dependent --------------------------------------------------------------------------
+def _nonlinear_make(noise: bool) -> SemilinearSDE:
+    def nonlinear(t: Tensor, x: Tensor) -> Tensor:
+        tt = t.to(x.dtype)[:, None]
+        return torch.sin(x) + torch.cos(3.0 * tt) * torch.tanh(x) + 0.5 * torch.sin(tt)
+
+    return SemilinearSDE(
+        a=lambda t: -0.5 - 0.6 * t,
+        nonlinear=nonlinear,
+        g=(lambda t: 0.4 * torch.sqrt(1.0 + t * t)) if noise else None,
+        name="nonlinear_tv",
+    )
+
+
+# --- 3. reverse-time OU diffusion with an exact Gaussian-mixture score --------------------------------------
+_MIX_MEANS = (-1.0, 1.0)
+_MIX_STD = 0.35
+
+
+def mixture_score(t: Tensor, x: Tensor) -> Tensor:
+    """Score of the OU-noised (``dX = -X dt + √2 dW``) per-coordinate mixture ``½N(-1, s²) + ½N(1, s²)``."""
+    tt = t.to(x.dtype).reshape(t.shape + (1,) * (x.dim() - 1))
+    alpha = torch.exp(-tt)
+    var = _MIX_STD**2 * alpha**2 + 1.0 - alpha**2
+    logits = torch.stack([-(x - m * alpha) ** 2 / (2 * var) for m in _MIX_MEANS])
+    weights = torch.softmax(logits, dim=0)
+    return sum(w * (m * alpha - x) for w, m in zip(weights, _MIX_MEANS, strict=True)) / var
+
+
+def _reverse_make(noise: bool) -> SemilinearSDE:
+    if noise:
+        # Reverse SDE dX = (-X - 2 score) dt + √2 dW̄ with the relative score r = score + X:
+        # drift = X - 2 r(X)  (a = +1 in diffusion time, a contraction in solver time).
+        return SemilinearSDE(
+            a=1.0,
+            nonlinear=lambda t, x: -2.0 * (mixture_score(t, x) + x),
+            g=math.sqrt(2.0),
+            name="ou_mixture_reverse",
+        )
+    # Probability-flow ODE dX = (-X - score) dt, plain-score splitting.
+    return SemilinearSDE(a=-1.0, nonlinear=lambda t, x: -mixture_score(t, x), name="ou_mixture_reverse")
+
+
+PROBLEMS: dict[str, Problem] = {
+    p.name: p
+    for p in (
+        Problem(
+            "linear_closed_form", _linear_make, _uniform(0.0, 2.0), 3,
+            "a(t) = -1 - sin(t)/2, N = (0.8 cos(2t) - 0.4) x, g(t) = 1/2 + cos(t)/4, forward on [0, 2]; closed-form ODE",
+            exact=_linear_exact,
+        ),
+        Problem(
+            "linear_backward", _linear_make, _uniform(1.0, 0.0), 3,
+            "the linear problem integrated backwards from t = 1 to 0",
+            exact=_linear_exact,
+        ),
+        Problem(
+            "nonlinear_tv", _nonlinear_make, _uniform(0.0, 1.5), 2,
+            "a(t) = -1/2 - 0.6t, N = sin x + cos(3t) tanh x + sin(t)/2, g(t) = 0.4 sqrt(1 + t²), on [0, 1.5]",
+        ),
+        Problem(
+            "ou_mixture_reverse", _reverse_make, _graded(1.5, 0.1, 3.0), 2,
+            "reverse-time OU sampling of a Gaussian mixture (exact score), t from 1.5 down to 0.1 on a graded "
+            "grid; relative-score SDE, plain-score probability-flow ODE",
+        ),
+    )
+}

@@ -1,0 +1,160 @@
+"""Brownian noise for the steppers: fresh Gaussian draws, or a user's Brownian path.
+
+Every quantity is in *solver time* ``s`` (``s = t`` for an increasing grid, ``s = -t`` for a decreasing one),
+so increments always have variance ``|h|``. What a stepper asks for, and how each source answers:
+
+========================  ==================================  ==============================================
+request                    :class:`GaussianNoise` (default)    :class:`PathNoise` (``bm(sa, sb)``)
+========================  ==================================  ==============================================
+``increment``              ``√|h| ξ``                          ``bm(s_k, s_{k+1})``
+``integral`` (∫ w dW)      ``std · ξ`` — exact in law          ``w̄ · ΔW`` with ``w̄`` the mean of ``w`` on the
+                                                               step: the conditional mean given the path's
+                                                               increment (local error ``O(|h|^{3/2})``)
+``split`` (η₁, η₂)         Lemma 2: ``η₁ = std₁ ξ₁``,          ``ΔW₁`` over ``[t, τ]`` (queried for a per-step
+                           ``η₂ = x₂ η₁ + std₂ ξ₂`` — exact     ``τ``; Brownian bridge from ``generator`` for a
+                           joint law                           per-sample ``τ``), ``ΔW₂ = ΔW - ΔW₁``, each
+                                                               projected with its mean weight
+``space_time``             ``(ΔW, ∫(W - W_s)ds)`` jointly      ``bm(sa, sb, return_U=True)`` (a torchsde
+                           Gaussian                            ``BrownianInterval`` with
+                                                               ``levy_area_approximation="space-time"``)
+========================  ==================================  ==============================================
+
+Path projection keeps every stepper at strong order 1 against a reference driven by the same path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from sdesolve.coefficients import GridCoefficients, SplitWeights
+
+__all__ = ["GaussianNoise", "Noise", "PathNoise"]
+
+
+def _per_sample(v: Any, like: Tensor) -> Any:
+    """Reshape a per-sample ``(B,)`` tensor to broadcast against ``like``; numbers pass through."""
+    if isinstance(v, Tensor):
+        return v.reshape(v.shape + (1,) * (like.dim() - 1))
+    return v
+
+
+class Noise:
+    """Source of Brownian quantities for one solve on one grid."""
+
+    def __init__(self, coef: GridCoefficients, generator: torch.Generator | None) -> None:
+        self.coef = coef
+        self.generator = generator
+
+    def normal(self, like: Tensor) -> Tensor:
+        return torch.randn(like.shape, generator=self.generator, device=like.device, dtype=like.dtype)
+
+    def uniform(self, count: int, like: Tensor) -> Tensor:
+        return torch.rand(count, generator=self.generator, device=like.device, dtype=like.dtype)
+
+    def increment(self, k: int, like: Tensor) -> Tensor:
+        """``W(s_{k+1}) - W(s_k)``, shaped like ``like``."""
+        raise NotImplementedError
+
+    def integral(self, k: int, like: Tensor) -> Tensor:
+        """``∫ exp(∫_u^{t_{k+1}} a) g(u) dW_u`` over step ``k``."""
+        raise NotImplementedError
+
+    def split(self, k: int, like: Tensor, sw: SplitWeights) -> tuple[Tensor, Tensor]:
+        """``(η₁, η₂)``: the weighted integrals over ``[t, τ]`` (to ``τ``) and ``[t, t']`` (to ``t'``), jointly."""
+        raise NotImplementedError
+
+    def space_time(self, k: int, like: Tensor) -> tuple[Tensor, Tensor]:
+        """``(ΔW, U)`` with ``U = ∫_{s_k}^{s_{k+1}} (W(s) - W(s_k)) ds``, jointly."""
+        raise NotImplementedError
+
+
+class GaussianNoise(Noise):
+    """Fresh standard normals from ``generator`` (exact in law for every request)."""
+
+    def increment(self, k: int, like: Tensor) -> Tensor:
+        return self.normal(like).mul_(self.coef.sqrt_h[k])
+
+    def integral(self, k: int, like: Tensor) -> Tensor:
+        return self.normal(like).mul_(self.coef.ez[k])
+
+    def split(self, k: int, like: Tensor, sw: SplitWeights) -> tuple[Tensor, Tensor]:
+        eta1 = self.normal(like).mul_(_per_sample(sw.std1, like))
+        eta2 = self.normal(like).mul_(_per_sample(sw.std2, like))
+        if isinstance(sw.x2, Tensor):
+            return eta1, eta2.addcmul_(eta1, _per_sample(sw.x2, like))
+        return eta1, eta2.add_(eta1, alpha=sw.x2)
+
+    def space_time(self, k: int, like: Tensor) -> tuple[Tensor, Tensor]:
+        h = self.coef.abs_h[k]
+        dw = self.normal(like).mul_(h**0.5)
+        u = self.normal(like).mul_((h**3 / 12.0) ** 0.5).add_(dw, alpha=0.5 * h)
+        return dw, u
+
+
+class PathNoise(Noise):
+    """Noise read from a Brownian path ``bm(sa, sb) -> W(sb) - W(sa)`` in solver time.
+
+    ``bm`` may return shape ``like.shape`` or ``(batch, prod(event))`` (torchsde's layout); ``generator`` only
+    feeds Brownian bridges at per-sample midpoints.
+    """
+
+    def __init__(
+        self, coef: GridCoefficients, bm: Callable[..., Any], generator: torch.Generator | None
+    ) -> None:
+        super().__init__(coef, generator)
+        if not callable(bm):
+            raise TypeError(f"bm must be a callable bm(ta, tb) -> W(tb) - W(ta), got {type(bm).__name__}")
+        self.bm = bm
+
+    def _shape(self, w: Any, like: Tensor, what: str = "bm(ta, tb)") -> Tensor:
+        if not isinstance(w, Tensor):
+            raise TypeError(f"{what} must return a tensor, got {type(w).__name__}")
+        if w.numel() != like.numel() or w.shape[:1] != like.shape[:1]:
+            raise ValueError(
+                f"{what} returned shape {tuple(w.shape)}; expected {tuple(like.shape)} or "
+                f"({like.shape[0]}, {like[0].numel()}) to match the state"
+            )
+        return w.reshape(like.shape).to(dtype=like.dtype, device=like.device)
+
+    def query(self, sa: float, sb: float, like: Tensor) -> Tensor:
+        return self._shape(self.bm(sa, sb), like)
+
+    def increment(self, k: int, like: Tensor) -> Tensor:
+        return self.query(self.coef.s[k], self.coef.s[k + 1], like)
+
+    def integral(self, k: int, like: Tensor) -> Tensor:
+        return self.increment(k, like).mul_(self.coef.em[k])
+
+    def split(self, k: int, like: Tensor, sw: SplitWeights) -> tuple[Tensor, Tensor]:
+        s0, s1 = self.coef.s[k], self.coef.s[k + 1]
+        if isinstance(sw.frac, Tensor):
+            dw = self.increment(k, like)
+            f = _per_sample(sw.frac, like)
+            bridge = (f * (1 - f) * self.coef.abs_h[k]).clamp_min(0).sqrt()
+            dw1 = dw * f + self.normal(like) * bridge
+        else:
+            sm = s0 + sw.frac * (s1 - s0)
+            dw1 = self.query(s0, sm, like)
+            dw = dw1 + self.query(sm, s1, like)
+        dw2 = dw - dw1
+        eta1 = dw1 * _per_sample(sw.path1, like)
+        eta2 = dw1 * _per_sample(sw.path2a, like) + dw2 * _per_sample(sw.path2b, like)
+        return eta1, eta2
+
+    def space_time(self, k: int, like: Tensor) -> tuple[Tensor, Tensor]:
+        s0, s1 = self.coef.s[k], self.coef.s[k + 1]
+        try:
+            out = self.bm(s0, s1, return_U=True)
+        except TypeError as exc:
+            raise TypeError(
+                "this stepper needs the space-time Lévy area U = ∫(W(s) - W(s_k)) ds: pass a bm accepting "
+                "return_U=True, e.g. torchsde.BrownianInterval(..., levy_area_approximation='space-time') "
+                f"(the given bm failed with: {exc})"
+            ) from exc
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise TypeError("bm(ta, tb, return_U=True) must return a pair (W, U)")
+        return self._shape(out[0], like), self._shape(out[1], like, "bm(ta, tb, return_U=True)[1]")

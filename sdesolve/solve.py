@@ -1,0 +1,183 @@
+"""The solve loop: validate, precompute grid coefficients once, step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from sdesolve.coefficients import DEFAULT_SUBDIVISIONS, GridCoefficients
+from sdesolve.noise import GaussianNoise, Noise, PathNoise
+from sdesolve.plugins import get_stepper
+from sdesolve.problem import SemilinearSDE
+from sdesolve.steppers.base import SolveContext, Stepper
+
+__all__ = ["SolveResult", "as_time_grid", "integrate", "make_stepper", "solve"]
+
+Grid = Tensor | Sequence[float] | np.ndarray
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """Result of :func:`integrate`: the final state, the trajectory (``None`` unless asked) and the NFE."""
+
+    x: Tensor
+    trajectory: Tensor | None
+    nfe: int
+    stepper: Stepper
+
+
+def as_time_grid(ts: Grid) -> Tensor:
+    """``ts`` as a float64 CPU tensor, checked: 1-D, at least 2 finite strictly monotone times."""
+    if isinstance(ts, Tensor):
+        grid = ts.detach().to(device="cpu", dtype=torch.float64)
+    else:
+        try:
+            grid = torch.as_tensor(np.asarray(ts, dtype=np.float64))
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"ts must be a 1-D tensor or sequence of times, got {type(ts).__name__}") from exc
+    if grid.dim() != 1:
+        raise ValueError(f"ts must be 1-D, got shape {tuple(grid.shape)}")
+    if grid.numel() < 2:
+        raise ValueError(f"ts must hold at least 2 times (one step), got {grid.numel()}")
+    if not bool(torch.isfinite(grid).all()):
+        raise ValueError("ts must be finite")
+    diffs = grid[1:] - grid[:-1]
+    if not (bool((diffs > 0).all()) or bool((diffs < 0).all())):
+        bad = int(torch.nonzero(torch.sign(diffs) != torch.sign(diffs[0]))[0]) if bool(diffs[0] != 0) else 0
+        raise ValueError(
+            "ts must be strictly monotone (all increasing or all decreasing); "
+            f"it breaks at index {bad + 1}: ts[{bad}]={float(grid[bad])}, ts[{bad + 1}]={float(grid[bad + 1])}"
+        )
+    return grid
+
+
+def make_stepper(method: str | Stepper | type[Stepper], **options: Any) -> Stepper:
+    """A stepper instance from a registered name (or a class/instance), with its options checked."""
+    if isinstance(method, Stepper):
+        if options:
+            raise TypeError("stepper options cannot be combined with a stepper instance; configure the instance")
+        return method
+    if isinstance(method, type) and issubclass(method, Stepper):
+        cls = method
+    elif isinstance(method, str):
+        try:
+            cls = get_stepper(method)
+        except KeyError as exc:
+            raise ValueError(f"method: {exc.args[0]}") from None
+    else:
+        raise TypeError(f"method must be a stepper name, class or instance, got {type(method).__name__}")
+    accepted = cls.options()
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"stepper {cls.name!r} got unknown option(s) {', '.join(unknown)}; "
+            f"accepted options: {', '.join(accepted) or 'none'}"
+        )
+    return cls(**options)
+
+
+def _check_state(x0: Any) -> Tensor:
+    if not isinstance(x0, Tensor):
+        raise TypeError(f"x0 must be a torch.Tensor of shape (batch, *event), got {type(x0).__name__}")
+    if not x0.is_floating_point():
+        raise TypeError(f"x0 must have a floating dtype, got {x0.dtype}")
+    if x0.dim() < 1 or x0.shape[0] < 1:
+        raise ValueError(f"x0 must have shape (batch, *event) with batch >= 1, got {tuple(x0.shape)}")
+    if not bool(torch.isfinite(x0).all()):
+        raise ValueError("x0 must be finite; it contains NaN or infinite values")
+    return x0
+
+
+def integrate(
+    sde: SemilinearSDE,
+    x0: Tensor,
+    ts: Grid,
+    method: str | Stepper | type[Stepper] = "exponential_euler",
+    *,
+    bm: Callable[..., Tensor] | None = None,
+    generator: torch.Generator | None = None,
+    trajectory: bool = False,
+    subdivisions: int = DEFAULT_SUBDIVISIONS,
+    **stepper_options: Any,
+) -> SolveResult:
+    """Like :func:`solve`, returning a :class:`SolveResult` (with the number of ``N`` evaluations)."""
+    if not isinstance(sde, SemilinearSDE):
+        raise TypeError(f"sde must be an sdesolve.SemilinearSDE, got {type(sde).__name__}")
+    x0 = _check_state(x0)
+    grid = as_time_grid(ts)
+    stepper = make_stepper(method, **stepper_options)
+    if not sde.is_ode and not stepper.supports_noise:
+        raise ValueError(
+            f"stepper {stepper.name!r} supports ODEs only (supports_noise=False) but the problem has noise "
+            "g; pass g=None or choose a stepper that supports noise"
+        )
+    if bm is not None and sde.is_ode:
+        raise ValueError("bm was given but the problem is an ODE (g is None); drop bm or give g")
+    if generator is not None:
+        if not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+        if generator.device.type != x0.device.type:
+            raise ValueError(
+                f"generator is on device {generator.device} but x0 is on {x0.device}; "
+                "create the generator on the state's device"
+            )
+    if isinstance(subdivisions, bool) or not isinstance(subdivisions, int) or subdivisions < 1:
+        raise ValueError(f"subdivisions must be a positive integer, got {subdivisions!r}")
+
+    coef = GridCoefficients(sde, grid, device=x0.device, dtype=x0.dtype, subdivisions=subdivisions)
+    noise: Noise | None = None
+    if not sde.is_ode:
+        noise = GaussianNoise(coef, generator) if bm is None else PathNoise(coef, bm, generator)
+    ctx = SolveContext(sde, coef, noise, generator, batch=x0.shape[0])
+    state = stepper.init(ctx, x0)
+    x = x0
+    states = [x0] if trajectory else None
+    for k in range(coef.n):
+        x, state = stepper.step(ctx, k, x, state)
+        if states is not None:
+            states.append(x)
+    traj = torch.stack(states) if states is not None else None
+    return SolveResult(x=x, trajectory=traj, nfe=ctx.nfe, stepper=stepper)
+
+
+def solve(
+    sde: SemilinearSDE,
+    x0: Tensor,
+    ts: Grid,
+    method: str | Stepper | type[Stepper] = "exponential_euler",
+    *,
+    bm: Callable[..., Tensor] | None = None,
+    generator: torch.Generator | None = None,
+    trajectory: bool = False,
+    subdivisions: int = DEFAULT_SUBDIVISIONS,
+    **stepper_options: Any,
+) -> Tensor:
+    """Integrate ``sde`` from ``x0`` at ``ts[0]`` over the step grid ``ts`` (each consecutive pair is a step).
+
+    Args:
+        sde: the problem.
+        x0: initial state, shape ``(batch, *event)``, any floating dtype and device.
+        ts: strictly monotone times (increasing, or decreasing for reverse-time sampling).
+        method: a registered stepper name (see ``sdesolve list``), or a stepper class or instance.
+        bm: a Brownian path in solver time, ``bm(sa, sb) -> W(sb) - W(sa)`` (``s = t`` for increasing
+            ``ts``, ``s = -t`` for decreasing); e.g. a ``torchsde.BrownianInterval`` of size
+            ``(batch, prod(event))``. Default: fresh Gaussian noise from ``generator``.
+        generator: the ``torch.Generator`` for fresh noise and random midpoints (on ``x0``'s device).
+        trajectory: return all ``len(ts)`` states stacked on a new leading dimension.
+        subdivisions: cells per step of the coefficient tables (per-sample midpoints interpolate them).
+        **stepper_options: options of the stepper (e.g. ``distribution="uniform"``).
+
+    Returns:
+        The state at ``ts[-1]``, or the trajectory.
+    """
+    result = integrate(
+        sde, x0, ts, method, bm=bm, generator=generator, trajectory=trajectory,
+        subdivisions=subdivisions, **stepper_options,
+    )
+    return result.trajectory if trajectory else result.x
+

@@ -1,0 +1,125 @@
+"""The stepper interface: small classes with order metadata and a pure ``step``.
+
+A stepper advances ``x`` over step ``k`` of a prepared grid. It reads per-step scalars from
+``ctx.coef`` (Python floats computed once in float64), evaluates ``N`` through ``ctx.nonlinear`` (which counts
+evaluations) and draws Brownian quantities from ``ctx.noise`` (``None`` for an ODE). Per-solve state (e.g. a
+multistep history) lives in the value returned by :meth:`Stepper.init` and threaded through :meth:`Stepper.step`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+
+from sdesolve.coefficients import GridCoefficients
+from sdesolve.noise import Noise
+from sdesolve.problem import SemilinearSDE
+
+__all__ = ["SolveContext", "Stepper", "per_sample"]
+
+
+def per_sample(v: Tensor, like: Tensor) -> Tensor:
+    """Reshape a ``(B,)`` tensor to broadcast against ``like`` of shape ``(B, *event)``."""
+    return v.reshape(v.shape + (1,) * (like.dim() - 1))
+
+
+class SolveContext:
+    """Everything a stepper may use during one solve; created by :func:`sdesolve.solve`."""
+
+    def __init__(
+        self,
+        sde: SemilinearSDE,
+        coef: GridCoefficients,
+        noise: Noise | None,
+        generator: torch.Generator | None,
+        batch: int,
+    ) -> None:
+        self.sde = sde
+        self.coef = coef
+        self.noise = noise
+        self.generator = generator
+        self.batch = batch
+        self.nfe = 0
+
+    def nonlinear(self, t: Tensor, x: Tensor) -> Tensor:
+        """``N(t, x)`` with ``t`` of shape ``(batch,)``; counts one evaluation and checks the output."""
+        self.nfe += 1
+        out = self.sde.nonlinear(t, x)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"nonlinear N(t, x) must return a tensor, got {type(out).__name__}")
+        if out.shape != x.shape:
+            raise ValueError(
+                f"nonlinear N(t, x) returned shape {tuple(out.shape)} for x of shape {tuple(x.shape)}; "
+                "it must return a tensor shaped like x"
+            )
+        return out
+
+    def time(self, k: int) -> Tensor:
+        """``t_k`` for every sample, shape ``(batch,)`` (a view of a device tensor made once)."""
+        return self.coef.times[k].expand(self.batch)
+
+    def time_at(self, k: int, frac: Tensor) -> Tensor:
+        """Per-sample times ``t_k + frac · h_k``."""
+        return self.coef.times[k] + frac * self.coef.h[k]
+
+    def uniform(self, like: Tensor) -> Tensor:
+        """``(batch,)`` uniforms on ``[0, 1)`` from the solve's generator."""
+        return torch.rand(self.batch, generator=self.generator, device=like.device, dtype=like.dtype)
+
+
+class Stepper(ABC):
+    """Base class of every stepper (built-in or plugin).
+
+    Class attributes (checked at registration):
+        name: registry name.
+        ode_order: convergence order on ODEs (RMS over any internal randomness).
+        strong_order: strong (pathwise, RMS) order for additive noise ``g(t) dW``.
+        weak_order: weak order for additive noise.
+        nfe_per_step: evaluations of ``N`` per step.
+        supports_noise: whether ``g`` may be given.
+        summary: one line for listings.
+    """
+
+    name: ClassVar[str] = ""
+    ode_order: ClassVar[float] = 0.0
+    strong_order: ClassVar[float] = 0.0
+    weak_order: ClassVar[float] = 0.0
+    nfe_per_step: ClassVar[int] = 0
+    supports_noise: ClassVar[bool] = True
+    summary: ClassVar[str] = ""
+
+    def init(self, ctx: SolveContext, x0: Tensor) -> Any:
+        """Per-solve state before the first step (default: none)."""
+        return None
+
+    @abstractmethod
+    def step(self, ctx: SolveContext, k: int, x: Tensor, state: Any) -> tuple[Tensor, Any]:
+        """Advance ``x`` from ``t_k`` to ``t_{k+1}``; return the new state and the carried stepper state."""
+
+    @classmethod
+    def options(cls) -> dict[str, Any]:
+        """The keyword options of the constructor with their defaults."""
+        sig = inspect.signature(cls.__init__)
+        return {
+            p.name: (None if p.default is inspect.Parameter.empty else p.default)
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        }
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        """Metadata as a JSON-ready dict."""
+        return {
+            "name": cls.name,
+            "ode_order": cls.ode_order,
+            "strong_order": cls.strong_order,
+            "weak_order": cls.weak_order,
+            "nfe_per_step": cls.nfe_per_step,
+            "supports_noise": cls.supports_noise,
+            "options": cls.options(),
+            "summary": cls.summary,
+        }

@@ -1,0 +1,69 @@
+"""Randomized midpoint with exponential sub-steps (DDRaM)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor
+
+from sdesolve.hookspecs import hookimpl
+from sdesolve.steppers.base import SolveContext, Stepper, per_sample
+
+DISTRIBUTIONS = ("importance", "uniform")
+
+
+class RandomizedMidpoint(Stepper):
+    """DDRaM: a random time ``τ ∈ [t, t']`` per sample, then two exponential sub-steps.
+
+    ``x_τ = (Φ(t)/Φ(τ)) x + w_f(t, τ) N(t, x) + η₁`` and
+    ``x' = (Φ(t)/Φ(t')) x + W N(τ, x_τ) + η₂``, where ``η₁ = ∫_t^τ (Φ/Φ(τ)) g dW`` and
+    ``η₂ = ∫_t^{t'} (Φ/Φ(t')) g dW`` are drawn jointly on one Brownian path (the paper's Lemma 2:
+    ``η₂ = (Φ(τ)/Φ(t')) η₁ + std(τ, t') ξ``). With ``distribution="importance"`` (default) ``τ`` has density
+    ``∝ Φ`` on the step and ``W = w_f(t, t')``; with ``"uniform"``, ``W = h Φ(τ)/Φ(t')``. Either way
+    ``E_τ[W N(τ)] = ∫ (Φ/Φ(t')) N``: the drift integral is estimated without bias and the step is exact in
+    law for frozen ``N``.
+
+    Orders: 1.5 on ODEs (RMS over ``τ``; the mean error is second order), strong order 1 and weak order 1
+    for additive noise. 2 NFE per step. ``N`` receives per-sample times.
+    """
+
+    name = "randomized_midpoint"
+    ode_order = 1.5
+    strong_order = 1.0
+    weak_order = 1.0
+    nfe_per_step = 2
+    summary = "DDRaM randomized midpoint, exponential sub-steps, jointly sampled noise"
+
+    def __init__(self, *, distribution: str = "importance") -> None:
+        if distribution not in DISTRIBUTIONS:
+            raise ValueError(
+                f"randomized_midpoint option distribution must be one of {DISTRIBUTIONS}, got {distribution!r}"
+            )
+        self.distribution = distribution
+
+    def step(self, ctx: SolveContext, k: int, x: Tensor, state: Any) -> tuple[Tensor, Any]:
+        c = ctx.coef
+        q = ctx.uniform(x)
+        frac = c.importance_fraction(k, q) if self.distribution == "importance" else q
+        sw = c.split(k, frac)
+        n0 = ctx.nonlinear(ctx.time(k), x)
+        xt = x * per_sample(sw.x1, x)
+        xt.addcmul_(n0, per_sample(sw.f1, x))
+        eta2 = None
+        if ctx.noise is not None:
+            eta1, eta2 = ctx.noise.split(k, x, sw)
+            xt.add_(eta1)
+        nt = ctx.nonlinear(ctx.time_at(k, sw.frac), xt)
+        y = x.mul(c.ex[k])
+        if self.distribution == "importance":
+            y.add_(nt, alpha=c.ef[k])
+        else:
+            y.addcmul_(nt, per_sample(sw.x2, x), value=c.h[k])
+        if eta2 is not None:
+            y.add_(eta2)
+        return y, state
+
+
+@hookimpl
+def sdesolve_register_steppers(register: Any) -> None:
+    register(RandomizedMidpoint)
