@@ -22,7 +22,7 @@ _PLURAL = {"stepper": "steppers", "sampler": "samplers", "process": "processes",
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = "  ".join("{:<%d}" % w for w in widths)
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [line.format(*header), line.format(*("-" * w for w in widths))]
     out += [line.format(*map(str, r)) for r in rows]
     return "\n".join(out)
@@ -54,8 +54,16 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(json.dumps({"steppers": steppers, **{_PLURAL[k]: v for k, v in others.items()}}, indent=2))
         return 0
     rows = [
-        [s["name"], s["ode_order"], s["strong_order"], s["weak_order"], s["nfe_per_step"],
-         "yes" if s["supports_noise"] else "no", s["plugin"], s["summary"]]
+        [
+            s["name"],
+            s["ode_order"],
+            s["strong_order"],
+            s["weak_order"],
+            s["nfe_per_step"],
+            "yes" if s["supports_noise"] else "no",
+            s["plugin"],
+            s["summary"],
+        ]
         for s in steppers
     ]
     print(_table(rows, ["stepper", "ode", "strong", "weak", "nfe/step", "noise", "plugin", "summary"]))
@@ -74,8 +82,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         results = run_conformance(
-            args.stepper or None, quick=args.quick, device=args.device, dtype=_DTYPES[args.dtype],
-            problems=args.problem or None, seed=args.seed,
+            args.stepper or None,
+            quick=args.quick,
+            device=args.device,
+            dtype=_DTYPES[args.dtype],
+            problems=args.problem or None,
+            seed=args.seed,
         )
     except KeyError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
@@ -97,16 +109,26 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         print(json.dumps({"summary": summary, "results": [r.as_dict() for r in results]}, indent=2))
     else:
         rows = [
-            [r.stepper, r.problem, r.kind, f"{r.declared:g}", f"{r.measured:.2f}",
-             " ".join(f"{e:.1e}" for e in r.errors), "" if r.nfe_ok else "NFE mismatch",
-             "PASS" if r.passed else "FAIL"]
+            [
+                r.stepper,
+                r.problem,
+                r.kind,
+                f"{r.declared:g}",
+                f"{r.measured:.2f}",
+                " ".join(f"{e:.1e}" for e in r.errors),
+                "" if r.nfe_ok else "NFE mismatch",
+                "PASS" if r.passed else "FAIL",
+            ]
             for r in results
         ]
-        print(_table(rows, ["stepper", "problem", "order", "declared", "measured", "RMS errors, coarse to fine",
-                            "", ""]))
+        print(
+            _table(rows, ["stepper", "problem", "order", "declared", "measured", "RMS errors, coarse to fine", "", ""])
+        )
         verdict = "all passed" if not failed else f"{len(failed)} FAILED"
-        print(f"\n{len(results)} measurements, {verdict} (tolerance 0.25 below declared), "
-              f"{elapsed:.1f} s on {args.device}/{args.dtype}")
+        print(
+            f"\n{len(results)} measurements, {verdict} (tolerance 0.25 below declared), "
+            f"{elapsed:.1f} s on {args.device}/{args.dtype}"
+        )
     return 1 if failed else 0
 
 

@@ -63,8 +63,7 @@ class StepTables:
         return StepTables(
             *(
                 v[k : k + 1].expand(count, *v.shape[1:])
-                for v in (self.t0, self.h, self.L, self.P, self.Q, self.G, self.K,
-                          self.dL, self.dP, self.dQ, self.dG)
+                for v in (self.t0, self.h, self.L, self.P, self.Q, self.G, self.K, self.dL, self.dP, self.dQ, self.dG)
             )
         )
 
@@ -72,8 +71,7 @@ class StepTables:
         return StepTables(
             *(
                 v.to(device=device, dtype=dtype)
-                for v in (self.t0, self.h, self.L, self.P, self.Q, self.G, self.K,
-                          self.dL, self.dP, self.dQ, self.dG)
+                for v in (self.t0, self.h, self.L, self.P, self.Q, self.G, self.K, self.dL, self.dP, self.dQ, self.dG)
             )
         )
 
@@ -128,8 +126,17 @@ def build_tables(sde: SemilinearSDE, t0: Tensor, t1: Tensor, subdivisions: int) 
     G = integrate(e_quad * g_quad)
     K = integrate(e_quad * (quad - t0[:, None, None]))
     return StepTables(
-        t0=t0, h=h, L=L, P=P, Q=Q, G=G, K=K,
-        dL=a_nodes, dP=e_nodes, dQ=e_nodes**2 * g_nodes**2, dG=e_nodes * g_nodes,
+        t0=t0,
+        h=h,
+        L=L,
+        P=P,
+        Q=Q,
+        G=G,
+        K=K,
+        dL=a_nodes,
+        dP=e_nodes,
+        dQ=e_nodes**2 * g_nodes**2,
+        dG=e_nodes * g_nodes,
     )
 
 
@@ -184,9 +191,7 @@ def split_weights(tab: StepTables, f: Tensor, factor=None) -> SplitWeights[Tenso
     head = f * tab.h
     tail = (1 - f) * tab.h
     mean_head = torch.where(f > tiny, Gt / torch.where(f > tiny, head, tab.h), tab.dG[..., 0])
-    mean_tail = torch.where(
-        f < 1 - tiny, (G1 - Gt) / torch.where(f < 1 - tiny, tail, tab.h), tab.dG[..., -1]
-    )
+    mean_tail = torch.where(f < 1 - tiny, (G1 - Gt) / torch.where(f < 1 - tiny, tail, tab.h), tab.dG[..., -1])
     return SplitWeights(
         frac=f,
         x1=e_t,

@@ -91,7 +91,7 @@ class ConstantFactor(IntegratingFactor):
         return t + torch.where(x.abs() < 1e-8, q * h, delta)
 
     def __repr__(self) -> str:
-        return f"ConstantFactor(a={self.a}, g={self.g2 ** 0.5})"
+        return f"ConstantFactor(a={self.a}, g={self.g2**0.5})"
 
 
 class ClosedForm(IntegratingFactor):

@@ -98,13 +98,13 @@ class GaussianNoise(Noise):
 class PathNoise(Noise):
     """Noise read from a Brownian path ``bm(sa, sb) -> W(sb) - W(sa)`` in solver time.
 
+    Tensors returned by ``bm`` are never modified in place (a ``BrownianInterval`` returns its cache).
+
     ``bm`` may return shape ``like.shape`` or ``(batch, prod(event))`` (torchsde's layout); ``generator`` only
     feeds Brownian bridges at per-sample midpoints.
     """
 
-    def __init__(
-        self, coef: GridCoefficients, bm: Callable[..., Any], generator: torch.Generator | None
-    ) -> None:
+    def __init__(self, coef: GridCoefficients, bm: Callable[..., Any], generator: torch.Generator | None) -> None:
         super().__init__(coef, generator)
         if not callable(bm):
             raise TypeError(f"bm must be a callable bm(ta, tb) -> W(tb) - W(ta), got {type(bm).__name__}")
@@ -127,7 +127,7 @@ class PathNoise(Noise):
         return self.query(self.coef.s[k], self.coef.s[k + 1], like)
 
     def integral(self, k: int, like: Tensor) -> Tensor:
-        return self.increment(k, like).mul_(self.coef.em[k])
+        return self.increment(k, like) * self.coef.em[k]  # never in place: bm may return its cached tensors
 
     def split(self, k: int, like: Tensor, sw: SplitWeights) -> tuple[Tensor, Tensor]:
         s0, s1 = self.coef.s[k], self.coef.s[k + 1]
@@ -147,14 +147,14 @@ class PathNoise(Noise):
 
     def space_time(self, k: int, like: Tensor) -> tuple[Tensor, Tensor]:
         s0, s1 = self.coef.s[k], self.coef.s[k + 1]
+        need = (
+            "this stepper needs the space-time Lévy area U = ∫(W(s) - W(s_k)) ds: pass a bm accepting "
+            "return_U=True, e.g. torchsde.BrownianInterval(..., levy_area_approximation='space-time')"
+        )
         try:
             out = self.bm(s0, s1, return_U=True)
         except TypeError as exc:
-            raise TypeError(
-                "this stepper needs the space-time Lévy area U = ∫(W(s) - W(s_k)) ds: pass a bm accepting "
-                "return_U=True, e.g. torchsde.BrownianInterval(..., levy_area_approximation='space-time') "
-                f"(the given bm failed with: {exc})"
-            ) from exc
-        if not (isinstance(out, tuple) and len(out) == 2):
-            raise TypeError("bm(ta, tb, return_U=True) must return a pair (W, U)")
+            raise TypeError(f"{need} (the given bm failed with: {exc})") from exc
+        if not (isinstance(out, tuple) and len(out) == 2) or out[1] is None:
+            raise TypeError(f"{need}; bm(ta, tb, return_U=True) did not return a pair (W, U)")
         return self._shape(out[0], like), self._shape(out[1], like, "bm(ta, tb, return_U=True)[1]")

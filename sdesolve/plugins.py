@@ -238,16 +238,15 @@ class _State:
         for kind, hook_name in KINDS.items():
             hook = getattr(self.pm.hook, hook_name)
             for impl in hook.get_hookimpls():
-                record = self.records.setdefault(
-                    impl.plugin_name, PluginRecord(impl.plugin_name, builtin=False)
-                )
+                record = self.records.setdefault(impl.plugin_name, PluginRecord(impl.plugin_name, builtin=False))
                 sink: list[tuple[str, Any]] = []
                 try:
                     impl.function(register=_make_register(kind, sink))
                 except Exception as exc:
                     record.hook_error = f"hook {hook_name} raised {type(exc).__name__}: {exc}"
-                    warnings.warn(f"sdesolve plugin {impl.plugin_name!r}: {record.hook_error}", RuntimeWarning,
-                                  stacklevel=2)
+                    warnings.warn(
+                        f"sdesolve plugin {impl.plugin_name!r}: {record.hook_error}", RuntimeWarning, stacklevel=2
+                    )
                     continue
                 for name, obj in sink:
                     reg.add(kind, name, obj, impl.plugin_name)

@@ -73,8 +73,14 @@ def brownian_interval(
     batch, rest = shape[0], shape[1:]
     size = (batch, int(torch.tensor(rest).prod()) if rest else 1)
     return torchsde.BrownianInterval(
-        t0=float(s[0]), t1=float(s[-1]), size=size, dtype=dtype, device=device, entropy=seed,
-        levy_area_approximation="space-time" if levy_area else "none", **kwargs,
+        t0=float(s[0]),
+        t1=float(s[-1]),
+        size=size,
+        dtype=dtype,
+        device=device,
+        entropy=seed,
+        levy_area_approximation="space-time" if levy_area else "none",
+        **kwargs,
     )
 
 

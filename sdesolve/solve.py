@@ -176,8 +176,14 @@ def solve(
         The state at ``ts[-1]``, or the trajectory.
     """
     result = integrate(
-        sde, x0, ts, method, bm=bm, generator=generator, trajectory=trajectory,
-        subdivisions=subdivisions, **stepper_options,
+        sde,
+        x0,
+        ts,
+        method,
+        bm=bm,
+        generator=generator,
+        trajectory=trajectory,
+        subdivisions=subdivisions,
+        **stepper_options,
     )
     return result.trajectory if trajectory else result.x
-

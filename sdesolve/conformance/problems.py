@@ -99,7 +99,7 @@ def mixture_score(t: Tensor, x: Tensor) -> Tensor:
     tt = t.to(x.dtype).reshape(t.shape + (1,) * (x.dim() - 1))
     alpha = torch.exp(-tt)
     var = _MIX_STD**2 * alpha**2 + 1.0 - alpha**2
-    logits = torch.stack([-(x - m * alpha) ** 2 / (2 * var) for m in _MIX_MEANS])
+    logits = torch.stack([-((x - m * alpha) ** 2) / (2 * var) for m in _MIX_MEANS])
     weights = torch.softmax(logits, dim=0)
     return sum(w * (m * alpha - x) for w, m in zip(weights, _MIX_MEANS, strict=True)) / var
 
@@ -122,21 +122,34 @@ PROBLEMS: dict[str, Problem] = {
     p.name: p
     for p in (
         Problem(
-            "linear_closed_form", _linear_make, _uniform(0.0, 2.0), 3,
-            "a(t) = -1 - sin(t)/2, N = (0.8 cos(2t) - 0.4) x, g(t) = 1/2 + cos(t)/4, forward on [0, 2]; closed-form ODE",
+            "linear_closed_form",
+            _linear_make,
+            _uniform(0.0, 2.0),
+            3,
+            "a(t) = -1 - sin(t)/2, N = (0.8 cos(2t) - 0.4) x, g(t) = 1/2 + cos(t)/4, forward on [0, 2]; "
+            "closed-form ODE",
             exact=_linear_exact,
         ),
         Problem(
-            "linear_backward", _linear_make, _uniform(1.0, 0.0), 3,
+            "linear_backward",
+            _linear_make,
+            _uniform(1.0, 0.0),
+            3,
             "the linear problem integrated backwards from t = 1 to 0",
             exact=_linear_exact,
         ),
         Problem(
-            "nonlinear_tv", _nonlinear_make, _uniform(0.0, 1.5), 2,
+            "nonlinear_tv",
+            _nonlinear_make,
+            _uniform(0.0, 1.5),
+            2,
             "a(t) = -1/2 - 0.6t, N = sin x + cos(3t) tanh x + sin(t)/2, g(t) = 0.4 sqrt(1 + t²), on [0, 1.5]",
         ),
         Problem(
-            "ou_mixture_reverse", _reverse_make, _graded(1.5, 0.1, 3.0), 2,
+            "ou_mixture_reverse",
+            _reverse_make,
+            _graded(1.5, 0.1, 3.0),
+            2,
             "reverse-time OU sampling of a Gaussian mixture (exact score), t from 1.5 down to 0.1 on a graded "
             "grid; relative-score SDE, plain-score probability-flow ODE",
         ),

@@ -165,9 +165,16 @@ def measure_order(
     else:
         raise ValueError(f"kind must be 'ode' or 'strong', got {kind!r}")
     return OrderResult(
-        stepper=stepper.name, problem=problem.name, kind=kind, declared=declared,
-        measured=fit_order(steps, errors), steps=steps, errors=errors, reference=how,
-        nfe_ok=bool(nfe_ok), tolerance=config.tolerance,
+        stepper=stepper.name,
+        problem=problem.name,
+        kind=kind,
+        declared=declared,
+        measured=fit_order(steps, errors),
+        steps=steps,
+        errors=errors,
+        reference=how,
+        nfe_ok=bool(nfe_ok),
+        tolerance=config.tolerance,
     )
 
 

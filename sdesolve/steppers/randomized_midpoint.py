@@ -20,8 +20,9 @@ class RandomizedMidpoint(Stepper):
     ``η₂ = ∫_t^{t'} (Φ/Φ(t')) g dW`` are drawn jointly on one Brownian path (the paper's Lemma 2:
     ``η₂ = (Φ(τ)/Φ(t')) η₁ + std(τ, t') ξ``). With ``distribution="importance"`` (default) ``τ`` has density
     ``∝ Φ`` on the step and ``W = w_f(t, t')``; with ``"uniform"``, ``W = h Φ(τ)/Φ(t')``. Either way
-    ``E_τ[W N(τ)] = ∫ (Φ/Φ(t')) N``: the drift integral is estimated without bias and the step is exact in
-    law for frozen ``N``.
+    ``E_τ[W N(τ)] = ∫ (Φ/Φ(t')) N``: the drift integral is estimated without bias. With importance
+    sampling ``W`` does not depend on ``τ``, so the step is exact in law for frozen ``N``; the uniform
+    weight varies with ``τ`` and adds variance (the Shen–Lee form).
 
     Orders: 1.5 on ODEs (RMS over ``τ``; the mean error is second order), strong order 1 and weak order 1
     for additive noise. 2 NFE per step. ``N`` receives per-sample times.

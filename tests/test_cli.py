@@ -1,0 +1,90 @@
+"""The sdesolve command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sdesolve import plugins
+from sdesolve.cli import main
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_plugins_json_lists_builtins_and_the_example_plugin(capsys) -> None:
+    code, out, _ = _run(capsys, "plugins", "--json")
+    assert code == 0
+    records = {r["name"]: r for r in json.loads(out)}
+    assert records["sdesolve.steppers.heun"]["registers"] == {"stepper": ["heun"]}
+    assert records["sdesolve.steppers.heun"]["builtin"] is True
+    assert records["sra"]["distribution"] == "sdesolve-sra"
+
+
+def test_plugins_table_shows_errors(capsys, fresh_plugins, monkeypatch) -> None:
+    from importlib import metadata
+
+    eps = [metadata.EntryPoint("broken", "tests.no_such_module_xyz", "sdesolve")]
+    monkeypatch.setattr(plugins, "_entry_points", lambda: eps)
+    with pytest.warns(RuntimeWarning):
+        code, out, _ = _run(capsys, "plugins")
+    assert code == 0 and "broken" in out and "ERROR: failed to import" in out
+
+
+def test_list_json_has_declared_orders(capsys) -> None:
+    code, out, _ = _run(capsys, "list", "--json")
+    data = json.loads(out)
+    steppers = {s["name"]: s for s in data["steppers"]}
+    assert steppers["randomized_midpoint"]["nfe_per_step"] == 2
+    assert steppers["exponential_ab2"]["ode_order"] == 2.0
+    assert steppers["randomized_midpoint"]["options"] == {"distribution": "importance"}
+    assert set(data) == {"steppers", "samplers", "processes", "grids"}
+    code, out, _ = _run(capsys, "list")
+    assert code == 0 and "exponential_rk2" in out and "nfe/step" in out
+
+
+def test_verify_quick_json_passes_and_reports_measured_orders(capsys) -> None:
+    code, out, _ = _run(
+        capsys, "verify", "--quick", "--json", "--stepper", "exponential_euler", "--problem", "nonlinear_tv"
+    )
+    data = json.loads(out)
+    assert code == 0 and data["summary"]["passed"] is True
+    kinds = {r["kind"]: r for r in data["results"]}
+    assert set(kinds) == {"ode", "strong"}
+    assert kinds["ode"]["measured"] == pytest.approx(1.0, abs=0.2)
+
+
+def test_verify_exits_1_when_a_stepper_misses_its_order(capsys, fresh_plugins) -> None:
+    from sdesolve import hookimpl
+    from sdesolve.steppers.euler_maruyama import EulerMaruyama
+
+    class Overclaiming(EulerMaruyama):
+        name = "overclaiming_cli"
+        ode_order = 2.0
+
+    class Plugin:
+        @hookimpl
+        def sdesolve_register_steppers(self, register):
+            register(Overclaiming)
+
+    plugins.register_plugin(Plugin(), name="overclaiming")
+    code, out, _ = _run(capsys, "verify", "--quick", "--stepper", "overclaiming_cli", "--problem", "nonlinear_tv")
+    assert code == 1 and "FAIL" in out and "FAILED" in out
+
+
+def test_verify_unknown_stepper_exits_2_with_suggestion(capsys) -> None:
+    code, _, err = _run(capsys, "verify", "--stepper", "heum")
+    assert code == 2 and "did you mean 'heun'" in err
+
+
+def test_console_script_and_module_entry_point() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "sdesolve", "list", "--json"], capture_output=True, text=True, check=True
+    )
+    assert "euler_maruyama" in out.stdout
