@@ -17,7 +17,7 @@ moved there once, by cubic Hermite interpolation (error ``O((h/M)⁴)``) or by t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Generic, NamedTuple, TypeVar
 
 import torch
@@ -60,20 +60,13 @@ class StepTables:
 
     def rows(self, k: int, count: int) -> StepTables:
         """Row ``k`` repeated ``count`` times (views, no copy)."""
-        return StepTables(
-            *(
-                v[k : k + 1].expand(count, *v.shape[1:])
-                for v in (self.t0, self.h, self.L, self.P, self.Q, self.G, self.K, self.dL, self.dP, self.dQ, self.dG)
-            )
-        )
+        return self._map(lambda v: v[k : k + 1].expand(count, *v.shape[1:]))
 
     def to(self, device: torch.device, dtype: torch.dtype) -> StepTables:
-        return StepTables(
-            *(
-                v.to(device=device, dtype=dtype)
-                for v in (self.t0, self.h, self.L, self.P, self.Q, self.G, self.K, self.dL, self.dP, self.dQ, self.dG)
-            )
-        )
+        return self._map(lambda v: v.to(device=device, dtype=dtype))
+
+    def _map(self, fn) -> StepTables:
+        return StepTables(*(fn(getattr(self, f.name)) for f in fields(self)))
 
 
 def build_tables(sde: SemilinearSDE, t0: Tensor, t1: Tensor, subdivisions: int) -> StepTables:
