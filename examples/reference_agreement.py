@@ -17,6 +17,7 @@ from sdesolve.reference import brownian_interval, sdeint_reference
 def main() -> None:
     sde = sdesolve.SemilinearSDE(
         a=lambda t: -1.0 - 0.5 * torch.cos(t),
+        b=lambda t: 1.0 + 0.3 * t,
         nonlinear=lambda t, x: torch.sin(x) + torch.cos(t)[:, None],
         g=lambda t: 0.5 + 0.3 * torch.sin(t),
     )

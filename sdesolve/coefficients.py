@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from sdesolve.problem import SemilinearSDE
-from sdesolve.quadrature import gauss_legendre, hermite
+from sdesolve.quadrature import gauss_legendre, hermite, hermite_slope
 
 __all__ = ["GridCoefficients", "SplitWeights", "StepTables"]
 
@@ -87,6 +87,8 @@ def build_tables(sde: SemilinearSDE, t0: Tensor, t1: Tensor, subdivisions: int) 
         return factor is not None and factor.provides(name)
 
     a_nodes = sde.linear(nodes)
+    b_nodes = sde.weight(nodes)
+    b_quad = sde.weight(quad)
     if closed("log_growth"):
         L = factor.log_growth(t0[:, None], nodes)
         L_quad = factor.log_growth(t0[:, None, None], quad)
@@ -109,7 +111,7 @@ def build_tables(sde: SemilinearSDE, t0: Tensor, t1: Tensor, subdivisions: int) 
     if closed("drift_integral"):
         P = factor.drift_integral(t0[:, None], nodes)
     else:
-        P = integrate(e_quad)
+        P = integrate(e_quad * b_quad)
     if sde.is_ode:
         Q = torch.zeros_like(L)
     elif closed("noise_integral"):
@@ -117,7 +119,7 @@ def build_tables(sde: SemilinearSDE, t0: Tensor, t1: Tensor, subdivisions: int) 
     else:
         Q = integrate(e_quad**2 * g_quad**2)
     G = integrate(e_quad * g_quad)
-    K = integrate(e_quad * (quad - t0[:, None, None]))
+    K = integrate(e_quad * b_quad * (quad - t0[:, None, None]))
     return StepTables(
         t0=t0,
         h=h,
@@ -127,7 +129,7 @@ def build_tables(sde: SemilinearSDE, t0: Tensor, t1: Tensor, subdivisions: int) 
         G=G,
         K=K,
         dL=a_nodes,
-        dP=e_nodes,
+        dP=e_nodes * b_nodes,
         dQ=e_nodes**2 * g_nodes**2,
         dG=e_nodes * g_nodes,
     )
@@ -144,7 +146,8 @@ class SplitWeights(NamedTuple, Generic[T]):
     ``x1, f1, std1``: exponential-Euler weights of ``t → τ`` (state, frozen ``N``, noise std);
     ``x2, std2``: state weight and noise std of ``τ → t'``; ``path1``: mean weight projecting
     ``η₁ = ∫_t^τ w dW`` on ``W(τ) - W(t)``; ``path2a``/``path2b``: mean weights projecting
-    ``η₂ = ∫_t^{t'} w dW`` on the increments over ``[t, τ]`` and ``[τ, t']``.
+    ``η₂ = ∫_t^{t'} w dW`` on the increments over ``[t, τ]`` and ``[τ, t']``; ``weight``: the drift weight
+    ``h Φ(τ) b(τ) / Φ(t')`` of a uniformly drawn ``τ``.
     """
 
     frac: T
@@ -156,6 +159,7 @@ class SplitWeights(NamedTuple, Generic[T]):
     path1: T
     path2a: T
     path2b: T
+    weight: T
 
 
 def split_weights(tab: StepTables, f: Tensor, factor=None) -> SplitWeights[Tensor]:
@@ -177,6 +181,7 @@ def split_weights(tab: StepTables, f: Tensor, factor=None) -> SplitWeights[Tenso
         if factor.provides("noise_integral"):
             Qt = factor.noise_integral(tab.t0, tau)
     Gt = hermite(tab.G, tab.dG, j, s, cell)
+    slope = hermite_slope(tab.P, tab.dP, j, s, cell)  # Φ(τ) b(τ) / Φ(t)
     L1, Q1, G1 = tab.L[..., -1], tab.Q[..., -1], tab.G[..., -1]
     e_t = torch.exp(Lt)
     e_1 = torch.exp(L1)
@@ -195,11 +200,12 @@ def split_weights(tab: StepTables, f: Tensor, factor=None) -> SplitWeights[Tenso
         path1=e_t * mean_head,
         path2a=e_1 * mean_head,
         path2b=e_1 * mean_tail,
+        weight=tab.h * e_1 * slope,
     )
 
 
 def importance_fraction(tab: StepTables, q: Tensor) -> Tensor:
-    """Fractions ``f`` with ``P(t, t + f h) = q P(t, t')``: draws ``τ`` with density ``∝ Φ`` from uniform ``q``.
+    """Fractions ``f`` with ``P(t, t + f h) = q P(t, t')``: ``τ`` with density ``∝ Φ b`` from uniform ``q``.
 
     Inverse cubic Hermite interpolation of the tabulated CDF (its derivative is known at every node).
     """
@@ -220,8 +226,8 @@ class GridCoefficients:
     """All coefficients of one problem on one time grid, computed once.
 
     Python-float lists (indexed by step ``k``): ``h`` (signed step), ``abs_h``, ``sqrt_h``, ``s`` (solver
-    times, ``len n + 1``), ``a0``/``a1`` and ``g0``/``g1`` (``a``, ``g`` at the step ends), ``ex``, ``ef``,
-    ``ez`` (exponential-Euler state weight, drift weight and exact noise std), ``em`` (mean weight of
+    times, ``len n + 1``), ``a0``/``a1``, ``b0``/``b1``, ``g0``/``g1`` (``a``, ``b``, ``g`` at the step ends),
+    ``ex``, ``ef``, ``ez`` (exponential-Euler state weight, drift weight and exact noise std), ``em`` (mean weight of
     ``∫ w dW`` for path projection) and ``w2`` (``∫_t^{t'} w(u) (u - t) du``, the φ₂ weight).
     """
 
@@ -254,6 +260,8 @@ class GridCoefficients:
         g = sde.diffusion(ts)
         self.a0, self.a1 = a[:-1].tolist(), a[1:].tolist()
         self.g0, self.g1 = g[:-1].tolist(), g[1:].tolist()
+        b = sde.weight(ts)
+        self.b0, self.b1 = b[:-1].tolist(), b[1:].tolist()
         self.ex = ex.tolist()
         self.ef = (ex * tab.P[:, -1]).tolist()
         self.ez = (ex * tab.Q[:, -1].abs().sqrt()).tolist()
@@ -277,8 +285,18 @@ class GridCoefficients:
             self._device_tables = self.tables.to(self.device, self.table_dtype)
         return self._device_tables
 
+    def check_importance(self, who: str) -> None:
+        """Raise unless ``Φ b`` keeps one sign on every step (a density needs it)."""
+        d = self.tables.dP
+        ok = ((d > 0).all(dim=1) | (d < 0).all(dim=1)).all()
+        if not bool(ok):
+            raise ValueError(
+                f"{who}: importance sampling draws τ with density ∝ Φ b, so b(t) must be nonzero with one sign on "
+                "every step; use distribution='uniform' or a grid that avoids the zeros of b"
+            )
+
     def importance_fraction(self, k: int, q: Tensor) -> Tensor:
-        """Per-sample fractions of step ``k`` with density ``∝ Φ`` (``q`` uniform on ``[0, 1]``)."""
+        """Per-sample fractions of step ``k`` with density ``∝ Φ b`` (``q`` uniform on ``[0, 1]``)."""
         q = q.to(self.table_dtype)
         factor = self.sde.factor
         tab = self._dev().rows(k, q.shape[0])

@@ -4,10 +4,11 @@ With ``Φ(t) = exp(-∫ a)`` the variation-of-constants formula over a step from
 direction) needs three *step-relative* integrals:
 
 * ``L(t, u) = ∫_t^u a``                                 so that ``Φ(t)/Φ(u) = exp(L)``,
-* ``P(t, u) = ∫_t^u exp(-∫_t^v a) dv``                  so that ``∫_t^u Φ(v)/Φ(u) dv = exp(L) P``,
+* ``P(t, u) = ∫_t^u exp(-∫_t^v a) b(v) dv``             so that ``∫_t^u Φ(v) b(v)/Φ(u) dv = exp(L) P``,
 * ``Q(t, u) = ∫_t^u exp(-2∫_t^v a) g(v)² dv``           so that the noise variance is ``exp(2L) |Q|``,
 
-and, for importance-sampled randomized midpoints, the inverse of ``τ ↦ P(t, τ) / P(t, u)``.
+and, for importance-sampled randomized midpoints, the inverse of ``τ ↦ P(t, τ) / P(t, u)`` (the CDF of the
+density ``∝ Φ b`` on the step).
 
 An :class:`IntegratingFactor` provides any subset of these in closed form; what it leaves out is computed by
 float64 Gauss–Legendre quadrature when a time grid is prepared (:mod:`sdesolve.coefficients`). Methods act
@@ -45,7 +46,7 @@ class IntegratingFactor:
         raise NotImplementedError
 
     def drift_integral(self, t: Tensor, u: Tensor) -> Tensor:
-        """``P(t, u) = ∫_t^u exp(-∫_t^v a) dv`` (signed: negative for ``u < t``)."""
+        """``P(t, u) = ∫_t^u exp(-∫_t^v a) b(v) dv`` (signed like ``(u - t) b``)."""
         raise NotImplementedError
 
     def noise_integral(self, t: Tensor, u: Tensor) -> Tensor:
@@ -64,18 +65,19 @@ class IntegratingFactor:
 
 
 class ConstantFactor(IntegratingFactor):
-    """Closed forms for constant ``a`` and ``g`` (``expm1``/``log1p`` forms, accurate for any step)."""
+    """Closed forms for constant ``a``, ``g`` and ``b`` (``expm1``/``log1p`` forms, accurate for any step)."""
 
-    def __init__(self, a: float, g: float = 0.0) -> None:
+    def __init__(self, a: float, g: float = 0.0, b: float = 1.0) -> None:
         self.a = float(a)
         self.g2 = float(g) ** 2
+        self.b = float(b)
 
     def log_growth(self, t: Tensor, u: Tensor) -> Tensor:
         return self.a * (u - t)
 
     def drift_integral(self, t: Tensor, u: Tensor) -> Tensor:
         h = u - t
-        return h * phi1(-self.a * h)
+        return self.b * h * phi1(-self.a * h)
 
     def noise_integral(self, t: Tensor, u: Tensor) -> Tensor:
         h = u - t
@@ -91,7 +93,7 @@ class ConstantFactor(IntegratingFactor):
         return t + torch.where(x.abs() < 1e-8, q * h, delta)
 
     def __repr__(self) -> str:
-        return f"ConstantFactor(a={self.a}, g={self.g2**0.5})"
+        return f"ConstantFactor(a={self.a}, g={self.g2**0.5}, b={self.b})"
 
 
 class ClosedForm(IntegratingFactor):
@@ -99,7 +101,7 @@ class ClosedForm(IntegratingFactor):
 
     Args:
         log_phi: ``log Φ(t) = -∫^t a`` (any antiderivative).
-        psi: ``Ψ(t)`` with ``Ψ' = Φ``; enables the closed-form drift weight.
+        psi: ``Ψ(t)`` with ``Ψ' = Φ b``; enables the closed-form drift weight.
         noise_integral: ``N(t)`` with ``N' = Φ² g²``; enables the closed-form noise variance.
         psi_inverse: the inverse of ``Ψ``; enables closed-form importance sampling of midpoints.
     """

@@ -1,8 +1,10 @@
-"""The semilinear problem ``dX = (a(t) X + N(t, X)) dt + g(t) dW``.
+"""The semilinear problem ``dX = (a(t) X + b(t) N(t, X)) dt + g(t) dW``.
 
-``a`` and ``g`` are scalar functions of time (tensor in, tensor of the same shape out; a Python number is
+``a``, ``b`` and ``g`` are scalar functions of time (tensor in, tensor of the same shape out; a Python number is
 accepted for a constant), ``N`` is the batched nonlinear part and carries the score in diffusion sampling.
-``g=None`` makes the problem an ODE.
+``b`` (default 1) is the scalar weight of ``N``: exponential steppers freeze ``N`` over a step and integrate
+``b`` exactly with the integrating factor — this is what makes DDIM and DPM-Solver exponential integrators
+(they freeze the predicted noise or data, not the whole drift). ``g=None`` makes the problem an ODE.
 
 Time may run forwards or backwards. For a decreasing grid the noise is a Brownian motion in *solver time*
 ``s = -t`` (so every increment has variance ``|dt|``), which is also how torchsde integrates reverse-time
@@ -42,7 +44,7 @@ def _as_function(value: float | ScalarFn, name: str) -> tuple[ScalarFn, float | 
 
 @dataclass(frozen=True, eq=False)
 class SemilinearSDE:
-    """``dX = (a(t) X + N(t, X)) dt + g(t) dW`` on batched states ``X`` of shape ``(batch, *event)``.
+    """``dX = (a(t) X + b(t) N(t, X)) dt + g(t) dW`` on batched states ``X`` of shape ``(batch, *event)``.
 
     Args:
         a: linear coefficient, a number or a function of a time tensor (evaluated in float64 when the grid
@@ -51,8 +53,9 @@ class SemilinearSDE:
             midpoint evaluates every sample at its own time) and ``x`` of shape ``(batch, *event)``; returns a
             tensor shaped like ``x``.
         g: noise scale, a number, a function of time, or ``None`` for an ODE.
+        b: scalar weight of ``N``, a number or a function of time (default 1).
         factor: closed forms of the integrating-factor integrals (an :class:`IntegratingFactor`). When
-            ``a`` and ``g`` are numbers a closed form is used automatically; otherwise the integrals are
+            ``a``, ``b`` and ``g`` are numbers a closed form is used automatically; otherwise the integrals are
             computed by vectorised Gauss–Legendre quadrature in float64, once per time grid.
         name: a label used in reports.
     """
@@ -62,11 +65,14 @@ class SemilinearSDE:
     g: float | ScalarFn | None = None
     factor: IntegratingFactor | None = None
     name: str = ""
+    b: float | ScalarFn | None = None
     _a_fn: ScalarFn = field(init=False, repr=False)
+    _b_fn: ScalarFn = field(init=False, repr=False)
     _g_fn: ScalarFn | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         a_fn, a_const = _as_function(self.a, "a")
+        b_fn, b_const = _as_function(1.0 if self.b is None else self.b, "b")
         if self.g is None:
             g_fn, g_const = None, 0.0
         else:
@@ -76,9 +82,10 @@ class SemilinearSDE:
         if self.factor is not None and not isinstance(self.factor, IntegratingFactor):
             raise TypeError(f"factor must be an sdesolve.IntegratingFactor, got {type(self.factor).__name__}")
         object.__setattr__(self, "_a_fn", a_fn)
+        object.__setattr__(self, "_b_fn", b_fn)
         object.__setattr__(self, "_g_fn", g_fn)
-        if self.factor is None and a_const is not None and g_const is not None:
-            object.__setattr__(self, "factor", ConstantFactor(a_const, g_const))
+        if self.factor is None and None not in (a_const, b_const, g_const):
+            object.__setattr__(self, "factor", ConstantFactor(a_const, g_const, b_const))
 
     @property
     def is_ode(self) -> bool:
@@ -89,6 +96,10 @@ class SemilinearSDE:
         """``a(t)``, checked to be shaped like ``t``."""
         return _checked(self._a_fn, t, "a")
 
+    def weight(self, t: Tensor) -> Tensor:
+        """``b(t)``, checked to be shaped like ``t``."""
+        return _checked(self._b_fn, t, "b")
+
     def diffusion(self, t: Tensor) -> Tensor:
         """``g(t)`` (zeros for an ODE), checked to be shaped like ``t``."""
         if self._g_fn is None:
@@ -96,9 +107,12 @@ class SemilinearSDE:
         return _checked(self._g_fn, t, "g")
 
     def drift(self, t: Tensor, x: Tensor) -> Tensor:
-        """The full drift ``a(t) x + N(t, x)`` for a per-sample time tensor ``t`` of shape ``(batch,)``."""
-        a = self.linear(t).reshape(t.shape + (1,) * (x.dim() - 1))
-        return a * x + self.nonlinear(t, x)
+        """The full drift ``a(t) x + b(t) N(t, x)`` for a per-sample time tensor ``t`` of shape ``(batch,)``."""
+        shape = t.shape + (1,) * (x.dim() - 1)
+        tt = t.to(torch.float64)
+        a = self.linear(tt).reshape(shape).to(x.dtype)
+        b = self.weight(tt).reshape(shape).to(x.dtype)
+        return a * x + b * self.nonlinear(t, x)
 
 
 def _checked(fn: ScalarFn, t: Tensor, name: str) -> Tensor:

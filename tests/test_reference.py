@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -172,3 +173,68 @@ def test_nfe_counts_match_declarations() -> None:
     for name, cls in sdesolve.steppers().items():
         res = integrate(sde, x0, torch.linspace(0, 1, 8, dtype=F64), name)
         assert res.nfe == 7 * cls.nfe_per_step, name
+
+
+def _vp(t):
+    """Linear-β VP schedule: α(t), σ(t) in float64."""
+    log_alpha = -0.25 * t * t * (20.0 - 0.1) - 0.5 * t * 0.1
+    alpha = torch.exp(log_alpha)
+    return alpha, torch.sqrt(-torch.expm1(2 * log_alpha))
+
+
+@pytest.mark.parametrize("closed", [False, True])
+def test_exponential_euler_with_weight_b_is_ddim(closed: bool) -> None:
+    """Data-prediction splitting a = dlogσ/dt, b = σ d(α/σ)/dt: exponential Euler is exactly DDIM (η = 0).
+
+    The weight b lets exponential steppers freeze the denoiser D, not b·D — the defining property of DDIM.
+    """
+    eps = 1e-6
+
+    def dlog(fn, t):
+        return (torch.log(fn(t + eps)) - torch.log(fn(t - eps))) / (2 * eps)
+
+    def a(t):
+        return dlog(lambda u: _vp(u)[1], t)
+
+    def b(t):
+        alpha = _vp(t)[0]
+        return alpha * (dlog(lambda u: _vp(u)[0], t) - a(t))
+
+    def denoiser(t, x):
+        return torch.tanh(x) * (1 + t.to(x.dtype)[:, None])
+
+    factor = ClosedForm(lambda t: -torch.log(_vp(t)[1]), psi=lambda t: _vp(t)[0] / _vp(t)[1]) if closed else None
+    sde = SemilinearSDE(a=a, b=b, nonlinear=denoiser, factor=factor)
+    x = torch.randn(6, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
+    ts = torch.tensor([0.9, 0.5, 0.2, 0.05], dtype=F64)
+    ours = solve(sde, x, ts, "exponential_euler", trajectory=True)
+    expected = [x]
+    for t0, t1 in itertools.pairwise(ts):
+        (a0, s0), (a1, s1) = _vp(t0), _vp(t1)
+        d = denoiser(t0.expand(6), expected[-1])
+        expected.append(a1 * d + s1 * (expected[-1] - a0 * d) / s0)
+    assert torch.allclose(ours, torch.stack(expected), rtol=1e-9, atol=1e-9)
+
+
+def test_randomized_midpoint_uniform_weight_includes_b() -> None:
+    """Unbiasedness with a time-dependent weight b(t), for both midpoint distributions."""
+    sde = SemilinearSDE(a=-0.6, b=lambda t: 1.0 + t * t, nonlinear=lambda t, x: torch.cos(3 * t)[:, None].expand_as(x))
+    x0 = torch.zeros(400_000, 1, dtype=F64)
+    exact = float(odeint_reference(sde, x0[:1], [0.0, 1.0]))
+    for distribution in ("importance", "uniform"):
+        out = solve(
+            sde,
+            x0,
+            [0.0, 1.0],
+            "randomized_midpoint",
+            distribution=distribution,
+            generator=torch.Generator().manual_seed(3),
+        )
+        assert abs(float(out.mean()) - exact) < 5 * float(out.std()) / 20**0.5 / 141.42, distribution
+
+
+def test_importance_sampling_rejects_a_weight_that_changes_sign() -> None:
+    sde = SemilinearSDE(a=-1.0, b=lambda t: t - 0.5, nonlinear=lambda t, x: x)
+    with pytest.raises(ValueError, match="b\\(t\\) must be nonzero with one sign on every step"):
+        solve(sde, torch.zeros(2, 1, dtype=F64), [0.0, 1.0], "randomized_midpoint")
+    solve(sde, torch.zeros(2, 1, dtype=F64), [0.0, 1.0], "randomized_midpoint", distribution="uniform")

@@ -83,6 +83,7 @@ def _nonlinear_make(noise: bool) -> SemilinearSDE:
 
     return SemilinearSDE(
         a=lambda t: -0.5 - 0.6 * t,
+        b=lambda t: 0.8 + 0.4 * torch.cos(t),
         nonlinear=nonlinear,
         g=(lambda t: 0.4 * torch.sqrt(1.0 + t * t)) if noise else None,
         name="nonlinear_tv",
@@ -143,7 +144,8 @@ PROBLEMS: dict[str, Problem] = {
             _nonlinear_make,
             _uniform(0.0, 1.5),
             2,
-            "a(t) = -1/2 - 0.6t, N = sin x + cos(3t) tanh x + sin(t)/2, g(t) = 0.4 sqrt(1 + t²), on [0, 1.5]",
+            "a(t) = -1/2 - 0.6t, b(t) = 0.8 + 0.4 cos t, N = sin x + cos(3t) tanh x + sin(t)/2, "
+            "g(t) = 0.4 sqrt(1 + t²), on [0, 1.5]",
         ),
         Problem(
             "ou_mixture_reverse",

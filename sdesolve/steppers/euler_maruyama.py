@@ -12,7 +12,7 @@ from sdesolve.steppers.base import SolveContext, Stepper
 
 
 class EulerMaruyama(Stepper):
-    """``x' = x + h (a(t) x + N(t, x)) + g(t) ΔW``.
+    """``x' = x + h (a(t) x + b(t) N(t, x)) + g(t) ΔW``.
 
     Order 1 on ODEs; strong order 1 and weak order 1 for additive noise (strong 1/2 for multiplicative
     noise, which the semilinear form excludes). 1 NFE per step. Agrees with torchsde's ``euler`` to
@@ -24,14 +24,14 @@ class EulerMaruyama(Stepper):
     strong_order = 1.0
     weak_order = 1.0
     nfe_per_step = 1
-    summary = "Euler–Maruyama / Euler: x + h(a x + N) + g ΔW"
+    summary = "Euler–Maruyama / Euler: x + h(a x + b N) + g ΔW"
 
     def step(self, ctx: SolveContext, k: int, x: Tensor, state: Any) -> tuple[Tensor, Any]:
         c = ctx.coef
         h = c.h[k]
         n = ctx.nonlinear(ctx.time(k), x)
         y = torch.add(x, x, alpha=h * c.a0[k])
-        y.add_(n, alpha=h)
+        y.add_(n, alpha=h * c.b0[k])
         if ctx.noise is not None:
             y.add_(ctx.noise.increment(k, x), alpha=c.g0[k])
         return y, state

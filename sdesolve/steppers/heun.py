@@ -13,7 +13,7 @@ from sdesolve.steppers.base import SolveContext, Stepper
 
 class Heun(Stepper):
     """Predictor ``x̃ = x + h F(t, x) + g(t) ΔW``, corrector
-    ``x' = x + h/2 (F(t, x) + F(t', x̃)) + (g(t) + g(t'))/2 ΔW`` with ``F = a x + N``.
+    ``x' = x + h/2 (F(t, x) + F(t', x̃)) + (g(t) + g(t'))/2 ΔW`` with ``F = a x + b N``.
 
     Order 2 on ODEs; for additive noise (where Itô and Stratonovich agree) strong order 1, weak order 1.
     2 NFE per step.
@@ -29,13 +29,13 @@ class Heun(Stepper):
     def step(self, ctx: SolveContext, k: int, x: Tensor, state: Any) -> tuple[Tensor, Any]:
         c = ctx.coef
         h = c.h[k]
-        d0 = torch.add(ctx.nonlinear(ctx.time(k), x), x, alpha=c.a0[k])
+        d0 = ctx.nonlinear(ctx.time(k), x).mul(c.b0[k]).add_(x, alpha=c.a0[k])
         pred = torch.add(x, d0, alpha=h)
         dw = None
         if ctx.noise is not None:
             dw = ctx.noise.increment(k, x)
             pred.add_(dw, alpha=c.g0[k])
-        d1 = torch.add(ctx.nonlinear(ctx.time(k + 1), pred), pred, alpha=c.a1[k])
+        d1 = ctx.nonlinear(ctx.time(k + 1), pred).mul(c.b1[k]).add_(pred, alpha=c.a1[k])
         y = torch.add(x, d0, alpha=0.5 * h)
         y.add_(d1, alpha=0.5 * h)
         if dw is not None:

@@ -19,8 +19,8 @@ class RandomizedMidpoint(Stepper):
     ``x' = (Φ(t)/Φ(t')) x + W N(τ, x_τ) + η₂``, where ``η₁ = ∫_t^τ (Φ/Φ(τ)) g dW`` and
     ``η₂ = ∫_t^{t'} (Φ/Φ(t')) g dW`` are drawn jointly on one Brownian path (the paper's Lemma 2:
     ``η₂ = (Φ(τ)/Φ(t')) η₁ + std(τ, t') ξ``). With ``distribution="importance"`` (default) ``τ`` has density
-    ``∝ Φ`` on the step and ``W = w_f(t, t')``; with ``"uniform"``, ``W = h Φ(τ)/Φ(t')``. Either way
-    ``E_τ[W N(τ)] = ∫ (Φ/Φ(t')) N``: the drift integral is estimated without bias. With importance
+    ``∝ Φ b`` on the step and ``W = w_f(t, t')``; with ``"uniform"``, ``W = h Φ(τ) b(τ)/Φ(t')``. Either way
+    ``E_τ[W N(τ)] = ∫ (Φ b/Φ(t')) N``: the drift integral is estimated without bias. With importance
     sampling ``W`` does not depend on ``τ``, so the step is exact in law for frozen ``N``; the uniform
     weight varies with ``τ`` and adds variance (the Shen–Lee form).
 
@@ -42,6 +42,11 @@ class RandomizedMidpoint(Stepper):
             )
         self.distribution = distribution
 
+    def init(self, ctx: SolveContext, x0: Tensor) -> Any:
+        if self.distribution == "importance":
+            ctx.coef.check_importance("randomized_midpoint")
+        return None
+
     def step(self, ctx: SolveContext, k: int, x: Tensor, state: Any) -> tuple[Tensor, Any]:
         c = ctx.coef
         q = ctx.uniform(x)
@@ -59,7 +64,7 @@ class RandomizedMidpoint(Stepper):
         if self.distribution == "importance":
             y.add_(nt, alpha=c.ef[k])
         else:
-            y.addcmul_(nt, per_sample(sw.x2, x), value=c.h[k])
+            y.addcmul_(nt, per_sample(sw.weight, x))
         if eta2 is not None:
             y.add_(eta2)
         return y, state

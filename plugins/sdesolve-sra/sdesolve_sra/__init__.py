@@ -23,7 +23,7 @@ _ALPHA = (1.0 / 3.0, 2.0 / 3.0)
 
 
 class SRA1(Stepper):
-    """SRA1 for ``dX = (a X + N) dt + g(t) dW``, with ``F = a x + N``, ``U = ∫ (W(s) - W(s_k)) ds``:
+    """SRA1 for ``dX = (a X + b N) dt + g(t) dW``, with ``F = a x + b N``, ``U = ∫ (W(s) - W(s_k)) ds``:
 
     ``H = x + (3/4) h F(t, x) + (3/2) g(t') U / |h|`` and
     ``x' = x + h (F(t, x)/3 + 2 F(t + 3h/4, H)/3) + g(t') (ΔW - U/|h|) + g(t) U/|h|``.
@@ -44,21 +44,20 @@ class SRA1(Stepper):
     def init(self, ctx: SolveContext, x0: Tensor) -> Any:
         c = ctx.coef
         stage = c.ts[:-1] + _C0 * (c.ts[1:] - c.ts[:-1])  # float64, host
-        a_stage = ctx.sde.linear(stage).tolist()
-        return a_stage, stage.to(device=x0.device, dtype=x0.dtype)
+        return ctx.sde.linear(stage).tolist(), ctx.sde.weight(stage).tolist(), stage.to(x0.device, x0.dtype)
 
     def step(self, ctx: SolveContext, k: int, x: Tensor, state: Any) -> tuple[Tensor, Any]:
         c = ctx.coef
-        a_stage, stage_times = state
+        a_stage, b_stage, stage_times = state
         h = c.h[k]
-        f0 = torch.add(ctx.nonlinear(ctx.time(k), x), x, alpha=c.a0[k])
+        f0 = ctx.nonlinear(ctx.time(k), x).mul(c.b0[k]).add_(x, alpha=c.a0[k])
         stage = torch.add(x, f0, alpha=_A0 * h)
         dw = area = None
         if ctx.noise is not None:
             dw, area = ctx.noise.space_time(k, x)
             area = area / c.abs_h[k]
             stage.add_(area, alpha=_B0 * c.g1[k])
-        f1 = torch.add(ctx.nonlinear(stage_times[k].expand(ctx.batch), stage), stage, alpha=a_stage[k])
+        f1 = ctx.nonlinear(stage_times[k].expand(ctx.batch), stage).mul(b_stage[k]).add_(stage, alpha=a_stage[k])
         y = torch.add(x, f0, alpha=_ALPHA[0] * h)
         y.add_(f1, alpha=_ALPHA[1] * h)
         if dw is not None:
