@@ -12,6 +12,7 @@ from sdesolve.factors import ClosedForm, ConstantFactor, IntegratingFactor
 from sdesolve.hookspecs import hookimpl
 from sdesolve.plugins import get_stepper, plugin_records, register_plugin, registry, unregister_plugin
 from sdesolve.problem import SemilinearSDE
+from sdesolve.sampling import sample
 from sdesolve.solve import SolveResult, integrate, make_stepper, solve
 from sdesolve.steppers.base import SolveContext, Stepper
 
@@ -31,6 +32,7 @@ __all__ = [
     "plugin_records",
     "register_plugin",
     "registry",
+    "sample",
     "solve",
     "steppers",
     "unregister_plugin",

@@ -35,18 +35,23 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
         return 0
     rows = []
     for r in records:
-        what = "; ".join(f"{kind}s: {', '.join(names)}" for kind, names in r["registers"].items()) or "-"
+        what = "; ".join(f"{_PLURAL[kind]}: {', '.join(names)}" for kind, names in r["registers"].items()) or "-"
         status = f"ERROR: {r['error']}" if r["error"] else ("built-in" if r["builtin"] else "ok")
         rows.append([r["name"], r["distribution"] or "?", r["version"] or "?", what, status])
     print(_table(rows, ["plugin", "distribution", "version", "registers", "status"]))
     return 0
 
 
+def _describe(obj: Any) -> dict[str, Any]:
+    describe = getattr(obj, "describe", None)
+    return dict(describe()) if callable(describe) else {}
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     reg = registry()
     steppers = [cls.describe() | {"plugin": reg.owners["stepper"][name]} for name, cls in sorted(reg.steppers.items())]
     others = {
-        kind: [{"name": name, "plugin": reg.owners[kind][name]} for name in sorted(items)]
+        kind: [_describe(obj) | {"name": name, "plugin": reg.owners[kind][name]} for name, obj in sorted(items.items())]
         for kind, items in reg.items.items()
         if kind != "stepper"
     }
@@ -67,6 +72,22 @@ def _cmd_list(args: argparse.Namespace) -> int:
         for s in steppers
     ]
     print(_table(rows, ["stepper", "ode", "strong", "weak", "nfe/step", "noise", "plugin", "summary"]))
+    samplers = others.pop("sampler")
+    if samplers:
+        rows = [
+            [
+                d["name"],
+                d.get("nfe_per_step", "?"),
+                "yes" if d.get("stochastic") else "no",
+                d.get("order", "?"),
+                d.get("default_grid", "?"),
+                d["plugin"],
+                d.get("summary", ""),
+            ]
+            for d in samplers
+        ]
+        print()
+        print(_table(rows, ["sampler", "nfe/step", "stochastic", "order", "grid", "plugin", "summary"]))
     for kind, items in others.items():
         names = ", ".join(i["name"] for i in items) or "none registered"
         print(f"\n{_PLURAL[kind]}: {names}")

@@ -27,10 +27,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from sdesolve.coefficients import GridCoefficients, SplitWeights
+from sdesolve.random import Generators, randn
 
 __all__ = ["GaussianNoise", "Noise", "PathNoise"]
 
@@ -45,15 +45,12 @@ def _per_sample(v: Any, like: Tensor) -> Any:
 class Noise:
     """Source of Brownian quantities for one solve on one grid."""
 
-    def __init__(self, coef: GridCoefficients, generator: torch.Generator | None) -> None:
+    def __init__(self, coef: GridCoefficients, generator: Generators) -> None:
         self.coef = coef
         self.generator = generator
 
     def normal(self, like: Tensor) -> Tensor:
-        return torch.randn(like.shape, generator=self.generator, device=like.device, dtype=like.dtype)
-
-    def uniform(self, count: int, like: Tensor) -> Tensor:
-        return torch.rand(count, generator=self.generator, device=like.device, dtype=like.dtype)
+        return randn(like.shape, self.generator, like.device, like.dtype)
 
     def increment(self, k: int, like: Tensor) -> Tensor:
         """``W(s_{k+1}) - W(s_k)``, shaped like ``like``."""
@@ -104,7 +101,7 @@ class PathNoise(Noise):
     feeds Brownian bridges at per-sample midpoints.
     """
 
-    def __init__(self, coef: GridCoefficients, bm: Callable[..., Any], generator: torch.Generator | None) -> None:
+    def __init__(self, coef: GridCoefficients, bm: Callable[..., Any], generator: Generators) -> None:
         super().__init__(coef, generator)
         if not callable(bm):
             raise TypeError(f"bm must be a callable bm(ta, tb) -> W(tb) - W(ta), got {type(bm).__name__}")

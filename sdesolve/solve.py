@@ -14,6 +14,7 @@ from sdesolve.coefficients import DEFAULT_SUBDIVISIONS, GridCoefficients
 from sdesolve.noise import GaussianNoise, Noise, PathNoise
 from sdesolve.plugins import get_stepper
 from sdesolve.problem import SemilinearSDE
+from sdesolve.random import Generators, check_generators
 from sdesolve.steppers.base import SolveContext, Stepper
 
 __all__ = ["SolveResult", "as_time_grid", "integrate", "make_stepper", "solve"]
@@ -100,9 +101,10 @@ def integrate(
     method: str | Stepper | type[Stepper] = "exponential_euler",
     *,
     bm: Callable[..., Tensor] | None = None,
-    generator: torch.Generator | None = None,
+    generator: Generators = None,
     trajectory: bool = False,
     subdivisions: int = DEFAULT_SUBDIVISIONS,
+    callback: Callable[[int, Tensor], None] | None = None,
     **stepper_options: Any,
 ) -> SolveResult:
     """Like :func:`solve`, returning a :class:`SolveResult` (with the number of ``N`` evaluations)."""
@@ -118,14 +120,9 @@ def integrate(
         )
     if bm is not None and sde.is_ode:
         raise ValueError("bm was given but the problem is an ODE (g is None); drop bm or give g")
-    if generator is not None:
-        if not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-        if generator.device.type != x0.device.type:
-            raise ValueError(
-                f"generator is on device {generator.device} but x0 is on {x0.device}; "
-                "create the generator on the state's device"
-            )
+    check_generators(generator, x0.shape[0], x0.device)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be a callable callback(k, x), got {type(callback).__name__}")
     if isinstance(subdivisions, bool) or not isinstance(subdivisions, int) or subdivisions < 1:
         raise ValueError(f"subdivisions must be a positive integer, got {subdivisions!r}")
 
@@ -141,6 +138,8 @@ def integrate(
         x, state = stepper.step(ctx, k, x, state)
         if states is not None:
             states.append(x)
+        if callback is not None:
+            callback(k, x)
     traj = torch.stack(states) if states is not None else None
     return SolveResult(x=x, trajectory=traj, nfe=ctx.nfe, stepper=stepper)
 
@@ -152,9 +151,10 @@ def solve(
     method: str | Stepper | type[Stepper] = "exponential_euler",
     *,
     bm: Callable[..., Tensor] | None = None,
-    generator: torch.Generator | None = None,
+    generator: Generators = None,
     trajectory: bool = False,
     subdivisions: int = DEFAULT_SUBDIVISIONS,
+    callback: Callable[[int, Tensor], None] | None = None,
     **stepper_options: Any,
 ) -> Tensor:
     """Integrate ``sde`` from ``x0`` at ``ts[0]`` over the step grid ``ts`` (each consecutive pair is a step).
@@ -167,9 +167,11 @@ def solve(
         bm: a Brownian path in solver time, ``bm(sa, sb) -> W(sb) - W(sa)`` (``s = t`` for increasing
             ``ts``, ``s = -t`` for decreasing); e.g. a ``torchsde.BrownianInterval`` of size
             ``(batch, prod(event))``. Default: fresh Gaussian noise from ``generator``.
-        generator: the ``torch.Generator`` for fresh noise and random midpoints (on ``x0``'s device).
+        generator: the ``torch.Generator`` for fresh noise and random midpoints (on ``x0``'s device), or a list
+            with one generator per sample (each sample then depends only on its own generator).
         trajectory: return all ``len(ts)`` states stacked on a new leading dimension.
         subdivisions: cells per step of the coefficient tables (per-sample midpoints interpolate them).
+        callback: called as ``callback(k, x)`` after step ``k`` (no device synchronisation is implied).
         **stepper_options: options of the stepper (e.g. ``distribution="uniform"``).
 
     Returns:
@@ -184,6 +186,7 @@ def solve(
         generator=generator,
         trajectory=trajectory,
         subdivisions=subdivisions,
+        callback=callback,
         **stepper_options,
     )
     return result.trajectory if trajectory else result.x

@@ -12,12 +12,12 @@ import inspect
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-import torch
 from torch import Tensor
 
 from sdesolve.coefficients import GridCoefficients
 from sdesolve.noise import Noise
 from sdesolve.problem import SemilinearSDE
+from sdesolve.random import Generators, rand
 
 __all__ = ["SolveContext", "Stepper", "per_sample"]
 
@@ -35,7 +35,7 @@ class SolveContext:
         sde: SemilinearSDE,
         coef: GridCoefficients,
         noise: Noise | None,
-        generator: torch.Generator | None,
+        generator: Generators,
         batch: int,
     ) -> None:
         self.sde = sde
@@ -68,7 +68,7 @@ class SolveContext:
 
     def uniform(self, like: Tensor) -> Tensor:
         """``(batch,)`` uniforms on ``[0, 1)`` from the solve's generator."""
-        return torch.rand(self.batch, generator=self.generator, device=like.device, dtype=like.dtype)
+        return rand(self.batch, self.generator, like.device, like.dtype)
 
 
 class Stepper(ABC):

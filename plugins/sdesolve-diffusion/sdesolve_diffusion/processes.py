@@ -1,0 +1,498 @@
+"""Forward noising processes ``x_t = α(t) x₀ + σ(t) ε`` and the semilinear problems of their reverse dynamics.
+
+All functions take and return float64 tensors of any shape (on any device). With ``f = dlog α/dt`` and
+``g² = dσ²/dt - 2 f σ²`` the forward SDE is ``dx = f x dt + g dW``; the reverse-time family with churn ``η``
+(``η = 1``: the reverse SDE, ``η = 0``: the probability-flow ODE) is
+
+    dx = (f x - c g² ∇log p_t(x)) dt + η g dW̄,   c = (1 + η²)/2,
+
+split as ``a x + b N`` in one of four ways (:meth:`Process.sde`):
+
+========== ====================================== ======================= ======================
+splitting  a(t)                                   b(t)                    N
+========== ====================================== ======================= ======================
+score      f                                      -c g²                   score
+relative   f + c g²/σ*²                           -c g²                   score + x/σ*²
+data       (1 - 2c) f + 2c dlog σ/dt              -c g² α/σ²              denoiser D (x₀)
+eps        f                                      c g²/σ                  ε
+========== ====================================== ======================= ======================
+
+``σ*`` is 1 for variance-preserving processes and ``σ_max`` for variance-exploding ones (DDRaM, App. C.2.2).
+The integrating factor is in closed form for every splitting; the drift weight too for ``data`` and ``eps``
+(``P = α(t) expm1(2c Δλ)`` and ``P = 2c σ(t) expm1(-Δλ)`` with ``λ = log(α/σ)``), so exponential Euler on
+them is DDIM exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from sdesolve import IntegratingFactor, SemilinearSDE
+from sdesolve.factors import phi1
+
+__all__ = [
+    "EDM",
+    "OU",
+    "SPLITTINGS",
+    "VE",
+    "VP",
+    "DiscreteProcess",
+    "Process",
+    "VPCosine",
+]
+
+SPLITTINGS = ("score", "relative", "data", "eps")
+_F64 = torch.float64
+
+
+def _f64(t: Any) -> Tensor:
+    return torch.as_tensor(t, dtype=_F64)
+
+
+class Process:
+    """Base class. Subclasses define ``log_alpha``, ``sigma``, ``dlog_alpha``, ``dlog_sigma``, ``int_g2``."""
+
+    name: str = ""
+    t_min: float = 1e-3  #: default early-stopping time δ
+    t_max: float = 1.0  #: default start time T
+    sigma_star: float = 1.0  #: reference std of the relative score
+    discrete: bool = False  #: timesteps are integers (a DDPM table)
+    variance_preserving: bool = False
+
+    # --- to define -------------------------------------------------------------------------------------------
+    def log_alpha(self, t: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def sigma(self, t: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def dlog_alpha(self, t: Tensor) -> Tensor:
+        """``f(t) = dlog α/dt``."""
+        raise NotImplementedError
+
+    def dlog_sigma(self, t: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def int_g2(self, t: Tensor, u: Tensor) -> Tensor:
+        """``∫_t^u g²``."""
+        raise NotImplementedError
+
+    def t_from_edm_sigma(self, s: Tensor) -> Tensor:
+        """The time at which ``σ(t)/α(t) = s``."""
+        raise NotImplementedError
+
+    # --- derived ---------------------------------------------------------------------------------------------
+    def alpha(self, t: Tensor) -> Tensor:
+        return torch.exp(self.log_alpha(t))
+
+    def g2(self, t: Tensor) -> Tensor:
+        """``g² = 2 σ² (dlog σ/dt - f)``."""
+        return 2.0 * self.sigma(t) ** 2 * (self.dlog_sigma(t) - self.dlog_alpha(t))
+
+    def edm_sigma(self, t: Tensor) -> Tensor:
+        """``σ(t)/α(t)``: the noise level of the scaled variable ``x/α`` (EDM's σ)."""
+        return self.sigma(t) / self.alpha(t)
+
+    def log_snr(self, t: Tensor) -> Tensor:
+        """``λ(t) = log(α/σ)``."""
+        return self.log_alpha(t) - torch.log(self.sigma(t))
+
+    def model_time(self, t: Tensor) -> Tensor:
+        """The time value a network is called with (diffusion time by default)."""
+        return t
+
+    def time_from_model(self, m: Tensor) -> Tensor:
+        """Inverse of :meth:`model_time`."""
+        return m
+
+    @property
+    def prior_std(self) -> float:
+        """Std of ``x_T`` for unit-variance data: ``√(α(T)² + σ(T)²)``."""
+        t = _f64(self.t_max)
+        return float(torch.sqrt(self.alpha(t) ** 2 + self.sigma(t) ** 2))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "t_min": self.t_min,
+            "t_max": self.t_max,
+            "sigma_star": self.sigma_star,
+            "discrete": self.discrete,
+            "variance_preserving": self.variance_preserving,
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(t_min={self.t_min}, t_max={self.t_max})"
+
+    # --- the semilinear problems -----------------------------------------------------------------------------
+    def sde(self, nonlinear: Any, splitting: str = "relative", eta: float = 1.0) -> SemilinearSDE:
+        """The reverse-time family with churn ``eta`` as a :class:`SemilinearSDE` in diffusion time.
+
+        ``nonlinear`` is an object with methods ``score``, ``data`` and ``eps`` of ``(t, x)`` (a
+        :class:`~sdesolve_diffusion.adapters.ModelAdapter`); the splitting picks which one is ``N``.
+        """
+        if splitting not in SPLITTINGS:
+            raise ValueError(f"splitting must be one of {SPLITTINGS}, got {splitting!r}")
+        if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not math.isfinite(eta) or eta < 0:
+            raise ValueError(f"eta must be a finite number >= 0, got {eta!r}")
+        c = (1.0 + eta * eta) / 2.0
+        s2 = self.sigma_star**2
+        if splitting == "score":
+            a, b, fn = self.dlog_alpha, (lambda t: -c * self.g2(t)), nonlinear.score
+        elif splitting == "relative":
+
+            def fn(t: Tensor, x: Tensor) -> Tensor:
+                return nonlinear.score(t, x) + x / s2
+
+            a, b = (lambda t: self.dlog_alpha(t) + c * self.g2(t) / s2), (lambda t: -c * self.g2(t))
+        elif splitting == "data":
+            a = lambda t: (1 - 2 * c) * self.dlog_alpha(t) + 2 * c * self.dlog_sigma(t)  # noqa: E731
+            b = lambda t: -2 * c * self.alpha(t) * (self.dlog_sigma(t) - self.dlog_alpha(t))  # noqa: E731
+            fn = nonlinear.data
+        else:
+            a, b, fn = (
+                self.dlog_alpha,
+                (lambda t: 2 * c * self.sigma(t) * (self.dlog_sigma(t) - self.dlog_alpha(t))),
+                (nonlinear.eps),
+            )
+        g = (lambda t: eta * torch.sqrt(self.g2(t))) if eta > 0 else None
+        return SemilinearSDE(
+            a=a,
+            b=b,
+            nonlinear=fn,
+            g=g,
+            factor=ProcessFactor(self, splitting, c),
+            name=f"{self.name}/{splitting}/eta={eta:g}",
+        )
+
+
+class ProcessFactor(IntegratingFactor):
+    """Closed-form integrating-factor integrals of a process's splitting (see the module table).
+
+    ``L`` is closed for every splitting. The drift weight ``P`` (and the importance-sampling inverse CDF) are
+    closed for ``data`` and ``eps`` on any process, and for ``score`` and ``relative`` on variance-preserving
+    (``α² + σ² = 1``) and variance-exploding (``α = 1``) processes, where ``e^{-L} b`` is the derivative of an
+    exponential of ``Δ log α`` or ``Δσ²``:
+
+    * VP: ``P = 2c Δ φ₁(kΔ)``, ``Δ = log α(u) - log α(t)``, ``k = -1`` (score) or ``2c - 1`` (relative);
+    * VE: ``P = -c Δ φ₁(-κΔ)``, ``Δ = σ(u)² - σ(t)²``, ``κ = 0`` (score) or ``c/σ*²`` (relative);
+
+    and the noise integral likewise (``Q = -2η² Δ φ₁(2kΔ)`` and ``Q = η² Δ φ₁(-2κΔ)``).
+    """
+
+    def __init__(self, process: Process, splitting: str, c: float) -> None:
+        self.process, self.splitting, self.c = process, splitting, c
+        self.family = None
+        if splitting in ("score", "relative"):
+            if isinstance(process, _VPType):
+                self.family, self.k = "vp", (-1.0 if splitting == "score" else 2 * c - 1)
+            elif isinstance(process, _VEType):
+                self.family, self.k = "ve", (0.0 if splitting == "score" else c / process.sigma_star**2)
+
+    def provides(self, name: str) -> bool:
+        if name == "log_growth":
+            return True
+        if name == "drift_integral":
+            return self.splitting in ("data", "eps") or self.family is not None
+        if name in ("sample_time", "noise_integral"):
+            return self.family is not None
+        return False
+
+    def log_growth(self, t: Tensor, u: Tensor) -> Tensor:
+        p, c = self.process, self.c
+        dla = p.log_alpha(u) - p.log_alpha(t)
+        if self.splitting in ("score", "eps"):
+            return dla
+        if self.splitting == "relative":
+            return dla + c * p.int_g2(t, u) / p.sigma_star**2
+        return (1 - 2 * c) * dla + 2 * c * (torch.log(p.sigma(u)) - torch.log(p.sigma(t)))
+
+    def _delta(self, t: Tensor, u: Tensor) -> Tensor:
+        p = self.process
+        if self.family == "vp":
+            return p.log_alpha(u) - p.log_alpha(t)
+        return p.sigma(u) ** 2 - p.sigma(t) ** 2
+
+    def drift_integral(self, t: Tensor, u: Tensor) -> Tensor:
+        p, c = self.process, self.c
+        if self.family == "vp":
+            d = self._delta(t, u)
+            return 2 * c * d * phi1(self.k * d)
+        if self.family == "ve":
+            d = self._delta(t, u)
+            return -c * d * phi1(-self.k * d)
+        dlam = p.log_snr(u) - p.log_snr(t)
+        if self.splitting == "data":
+            return p.alpha(t) * torch.expm1(2 * c * dlam)
+        return 2 * c * p.sigma(t) * torch.expm1(-dlam)
+
+    def noise_integral(self, t: Tensor, u: Tensor) -> Tensor:
+        eta2 = 2 * self.c - 1  # η²
+        d = self._delta(t, u)
+        if self.family == "vp":  # η² g² dv = -2η² dΔ, e^{-2L} = e^{2kΔ}
+            return -2 * eta2 * d * phi1(2 * self.k * d)
+        return eta2 * d * phi1(-2 * self.k * d)  # VE: η² g² dv = η² dΔσ², e^{-2L} = e^{-2κΔσ²}
+
+    def sample_time(self, t: Tensor, u: Tensor, q: Tensor) -> Tensor:
+        p = self.process
+        d_end = self._delta(t, u)
+        k = self.k if self.family == "vp" else -self.k
+        if k == 0.0:
+            d = q * d_end
+        else:
+            d = torch.log1p(q * torch.expm1(k * d_end)) / k
+        if self.family == "vp":
+            return p.t_from_log_alpha(p.log_alpha(t) + d)
+        return p.t_from_edm_sigma(torch.sqrt(p.sigma(t) ** 2 + d))
+
+
+class _VPType(Process):
+    """``α² + σ² = 1``; subclasses define ``log_alpha``, ``dlog_alpha`` and ``t_from_log_alpha``."""
+
+    variance_preserving = True
+    sigma_star = 1.0
+
+    def sigma(self, t: Tensor) -> Tensor:
+        return torch.sqrt(-torch.expm1(2.0 * self.log_alpha(t)))
+
+    def dlog_sigma(self, t: Tensor) -> Tensor:
+        la = self.log_alpha(t)
+        return -self.dlog_alpha(t) * torch.exp(2 * la) / -torch.expm1(2 * la)
+
+    def g2(self, t: Tensor) -> Tensor:
+        return -2.0 * self.dlog_alpha(t)
+
+    def int_g2(self, t: Tensor, u: Tensor) -> Tensor:
+        return -2.0 * (self.log_alpha(u) - self.log_alpha(t))
+
+    def edm_sigma(self, t: Tensor) -> Tensor:
+        return torch.sqrt(torch.expm1(-2.0 * self.log_alpha(t)))
+
+    def log_snr(self, t: Tensor) -> Tensor:
+        la = self.log_alpha(t)
+        return la - 0.5 * torch.log(-torch.expm1(2 * la))
+
+    def t_from_log_alpha(self, la: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def t_from_edm_sigma(self, s: Tensor) -> Tensor:
+        return self.t_from_log_alpha(-0.5 * torch.log1p(s * s))
+
+
+class OU(_VPType):
+    """Ornstein–Uhlenbeck ``dX = -X dt + √2 dW``: ``α = e^{-t}`` (DDRaM's setting)."""
+
+    name = "ou"
+    t_min, t_max = 1e-3, 6.0
+
+    def log_alpha(self, t: Tensor) -> Tensor:
+        return -t
+
+    def dlog_alpha(self, t: Tensor) -> Tensor:
+        return -torch.ones_like(t)
+
+    def t_from_log_alpha(self, la: Tensor) -> Tensor:
+        return -la
+
+
+class VP(_VPType):
+    """Variance-preserving SDE with linear ``β(t) = β_min + t (β_max - β_min)`` on ``[0, 1]`` (DDPM continuous)."""
+
+    name = "vp"
+    t_min, t_max = 1e-3, 1.0
+
+    def __init__(self, beta_min: float = 0.1, beta_max: float = 20.0) -> None:
+        if not 0 <= beta_min < beta_max:
+            raise ValueError(f"need 0 <= beta_min < beta_max, got {beta_min}, {beta_max}")
+        self.beta_min, self.beta_d = float(beta_min), float(beta_max - beta_min)
+
+    def log_alpha(self, t: Tensor) -> Tensor:
+        return -0.25 * t * t * self.beta_d - 0.5 * t * self.beta_min
+
+    def dlog_alpha(self, t: Tensor) -> Tensor:
+        return -0.5 * (self.beta_min + t * self.beta_d)
+
+    def t_from_log_alpha(self, la: Tensor) -> Tensor:
+        # (β_d/4) t² + (β_min/2) t + la = 0, rationalised for accuracy at small t
+        return -4.0 * la / (self.beta_min + torch.sqrt(self.beta_min**2 - 4.0 * self.beta_d * la))
+
+
+class VPCosine(_VPType):
+    """Cosine schedule of Nichol & Dhariwal: ``α(t) = cos(π/2 (t + s)/(1 + s)) / cos(π/2 s/(1 + s))``."""
+
+    name = "vp_cosine"
+    t_min, t_max = 1e-3, 0.9946
+
+    def __init__(self, s: float = 0.008) -> None:
+        self.s = float(s)
+        self._log_cos0 = math.log(math.cos(math.pi / 2 * self.s / (1 + self.s)))
+
+    def _angle(self, t: Tensor) -> Tensor:
+        return (t + self.s) / (1 + self.s) * (math.pi / 2)
+
+    def log_alpha(self, t: Tensor) -> Tensor:
+        return torch.log(torch.cos(self._angle(t))) - self._log_cos0
+
+    def dlog_alpha(self, t: Tensor) -> Tensor:
+        return -torch.tan(self._angle(t)) * (math.pi / 2) / (1 + self.s)
+
+    def t_from_log_alpha(self, la: Tensor) -> Tensor:
+        angle = torch.acos(torch.exp(la + self._log_cos0))
+        return angle * 2 / math.pi * (1 + self.s) - self.s
+
+
+class _VEType(Process):
+    """``α = 1``."""
+
+    def log_alpha(self, t: Tensor) -> Tensor:
+        return torch.zeros_like(t)
+
+    def dlog_alpha(self, t: Tensor) -> Tensor:
+        return torch.zeros_like(t)
+
+    def int_g2(self, t: Tensor, u: Tensor) -> Tensor:
+        return self.sigma(u) ** 2 - self.sigma(t) ** 2
+
+    def edm_sigma(self, t: Tensor) -> Tensor:
+        return self.sigma(t)
+
+
+class VE(_VEType):
+    """Variance-exploding SDE: ``σ(t) = σ_min (σ_max/σ_min)^t`` on ``[0, 1]`` (Song et al.)."""
+
+    name = "ve"
+    t_min, t_max = 0.0, 1.0
+
+    def __init__(self, sigma_min: float = 0.01, sigma_max: float = 50.0) -> None:
+        if not 0 < sigma_min < sigma_max:
+            raise ValueError(f"need 0 < sigma_min < sigma_max, got {sigma_min}, {sigma_max}")
+        self.sigma_min, self.sigma_max = float(sigma_min), float(sigma_max)
+        self._rate = math.log(sigma_max / sigma_min)
+        self.sigma_star = self.sigma_max
+
+    def sigma(self, t: Tensor) -> Tensor:
+        return self.sigma_min * torch.exp(self._rate * t)
+
+    def dlog_sigma(self, t: Tensor) -> Tensor:
+        return torch.full_like(t, self._rate)
+
+    def t_from_edm_sigma(self, s: Tensor) -> Tensor:
+        return torch.log(s / self.sigma_min) / self._rate
+
+
+class EDM(_VEType):
+    """EDM (Karras et al.): ``σ(t) = t``, ``s(t) = 1``, ``t ∈ [0.002, 80]``."""
+
+    name = "edm"
+    t_min, t_max = 0.002, 80.0
+    sigma_star = 80.0
+
+    def sigma(self, t: Tensor) -> Tensor:
+        return t
+
+    def dlog_sigma(self, t: Tensor) -> Tensor:
+        return 1.0 / t
+
+    def t_from_edm_sigma(self, s: Tensor) -> Tensor:
+        return s
+
+
+class DiscreteProcess(_VPType):
+    """A DDPM table ``β_1..β_T``: ``log ᾱ`` is interpolated linearly between the integer timesteps.
+
+    Diffusion time ``t ∈ [0, T]`` with ``ᾱ(k) = ∏_{j≤k} (1 - β_j)``; the network is called with the timestep index
+    ``t - 1`` (diffusers' convention: ``alphas_cumprod[i]`` belongs to index ``i``). Presets:
+    :meth:`linear`, :meth:`cosine`, :meth:`theory`.
+    """
+
+    name = "discrete"
+    discrete = True
+
+    def __init__(self, betas: Tensor | list[float], name: str = "discrete") -> None:
+        betas = _f64(betas).flatten()
+        if betas.numel() < 2 or not bool(((betas > 0) & (betas < 1)).all()):
+            raise ValueError("betas must hold at least 2 values in (0, 1)")
+        self.betas = betas
+        self.name = name
+        self.T = betas.numel()
+        self.t_min, self.t_max = 1.0, float(self.T)  # early stop at the first timestep; denoise=True finishes
+        log_abar = torch.cat([torch.zeros(1, dtype=_F64), torch.cumsum(torch.log1p(-betas), 0)])
+        self._knots: dict[tuple[str, int | None], Tensor] = {("cpu", None): log_abar}
+        self.alphas_cumprod = torch.exp(log_abar[1:])
+
+    @classmethod
+    def from_alphas_cumprod(cls, alphas_cumprod: Tensor, name: str = "discrete") -> DiscreteProcess:
+        """From a table ``ᾱ_1..ᾱ_T`` (e.g. a diffusers scheduler's ``alphas_cumprod``), kept exactly."""
+        abar = _f64(alphas_cumprod).flatten()
+        if abar.numel() < 2 or not bool(((abar > 0) & (abar < 1)).all()) or not bool((abar[1:] < abar[:-1]).all()):
+            raise ValueError("alphas_cumprod must be a decreasing table of values in (0, 1)")
+        prev = torch.cat([torch.ones(1, dtype=_F64), abar[:-1]])
+        process = cls(1 - abar / prev, name=name)
+        knots = torch.cat([torch.zeros(1, dtype=_F64), torch.log(abar)])
+        process._knots = {("cpu", None): knots}
+        process.alphas_cumprod = abar
+        return process
+
+    @classmethod
+    def linear(cls, T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> DiscreteProcess:
+        """DDPM's linear schedule (diffusers ``beta_schedule="linear"``)."""
+        return cls(torch.linspace(beta_start, beta_end, T, dtype=_F64), name="discrete")
+
+    @classmethod
+    def cosine(cls, T: int = 1000, s: float = 0.008, max_beta: float = 0.999) -> DiscreteProcess:
+        """Nichol & Dhariwal's cosine schedule (diffusers ``squaredcos_cap_v2``)."""
+        i = torch.arange(T + 1, dtype=_F64) / T
+        f = torch.cos((i + s) / (1 + s) * math.pi / 2) ** 2
+        betas = torch.clamp(1 - f[1:] / f[:-1], max=max_beta)
+        return cls(betas, name="discrete_cosine")
+
+    @classmethod
+    def theory(cls, T: int = 1000, c0: float = 2.0, c1: float = 4.0) -> DiscreteProcess:
+        """The two-phase schedule of the theory (Li et al. 2024): ``β_1 = T^{-c0}``, then
+        ``β_{t+1} = (c1 log T / T) min(β_1 (1 + c1 log T / T)^t, 1)``."""
+        rate = c1 * math.log(T) / T
+        beta1 = T ** (-c0)
+        t = torch.arange(1, T, dtype=_F64)
+        rest = rate * torch.clamp(beta1 * (1 + rate) ** t, max=1.0)
+        return cls(torch.cat([torch.tensor([beta1], dtype=_F64), rest]), name="discrete_theory")
+
+    def _log_abar(self, like: Tensor) -> Tensor:
+        key = (like.device.type, like.device.index)
+        if key not in self._knots:
+            self._knots[key] = self._knots[("cpu", None)].to(like.device)
+        return self._knots[key]
+
+    def log_alpha(self, t: Tensor) -> Tensor:
+        knots = self._log_abar(t)
+        i = t.floor().clamp(0, self.T - 1).long()
+        w = t - i.to(t.dtype)
+        return 0.5 * torch.lerp(knots[i], knots[i + 1], w)
+
+    def dlog_alpha(self, t: Tensor) -> Tensor:
+        knots = self._log_abar(t)
+        i = (t.ceil() - 1).clamp(0, self.T - 1).long()  # left segment at an integer: backward steps use it
+        return 0.5 * (knots[i + 1] - knots[i])
+
+    def t_from_log_alpha(self, la: Tensor) -> Tensor:
+        knots = -self._log_abar(la)  # increasing
+        target = (-2.0 * la).contiguous()
+        j = (torch.searchsorted(knots, target) - 1).clamp(0, self.T - 1)
+        k0, k1 = knots[j], knots[j + 1]
+        return j.to(la.dtype) + (target - k0) / (k1 - k0)
+
+    def model_time(self, t: Tensor) -> Tensor:
+        return t - 1.0
+
+    def time_from_model(self, m: Tensor) -> Tensor:
+        return m + 1.0
+
+    @property
+    def prior_std(self) -> float:
+        return 1.0
+
+    def describe(self) -> dict[str, Any]:
+        return super().describe() | {"T": self.T}

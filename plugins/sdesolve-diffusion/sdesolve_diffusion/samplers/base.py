@@ -1,0 +1,143 @@
+"""Sampler base class: resolves the process, grid, model adapter, initial noise and per-sample generators."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from sdesolve.random import check_generators, generators_from_seeds, randn
+from sdesolve_diffusion.adapters import ModelAdapter
+from sdesolve_diffusion.grids import resolve_grid
+from sdesolve_diffusion.processes import Process
+
+__all__ = ["DiffusionSampler", "Reporter"]
+
+
+class Reporter:
+    """Progress bar and user callback, called once per step."""
+
+    def __init__(self, callback: Callable[[dict[str, Any]], None] | None, progress: bool, total: int, name: str):
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable as callback(info: dict), got {type(callback).__name__}")
+        self.callback = callback
+        self.bar = tqdm(total=total, desc=name, disable=not progress, leave=False)
+
+    def __call__(self, i: int, t: float, x: Tensor, **extra: Any) -> None:
+        self.bar.update(1)
+        if self.callback is not None:
+            self.callback({"i": i, "t": t, "x": x, **extra})
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class DiffusionSampler:
+    """A registered diffusion sampler; subclasses implement :meth:`run`.
+
+    Class attributes: ``name``; ``stochastic``; ``nfe_per_step`` (network calls per step); ``order``
+    (deterministic samplers: ODE order; stochastic: weak order); ``default_grid``; ``vp_only`` (formulas that
+    need ``α² + σ² = 1``); ``summary``.
+    """
+
+    name: ClassVar[str] = ""
+    stochastic: ClassVar[bool] = False
+    nfe_per_step: ClassVar[float] = 1
+    order: ClassVar[float] = 1.0
+    default_grid: ClassVar[str] = "edm"
+    vp_only: ClassVar[bool] = False
+    summary: ClassVar[str] = ""
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "stochastic": self.stochastic,
+            "nfe_per_step": self.nfe_per_step,
+            "order": self.order,
+            "default_grid": self.default_grid,
+            "vp_only": self.vp_only,
+            "summary": self.summary,
+        }
+
+    def __call__(
+        self,
+        model: Callable[..., Tensor],
+        x_T: Tensor | Sequence[int],
+        *,
+        steps: int = 50,
+        process: Process,
+        prediction: str = "eps",
+        grid: Any = None,
+        generator: Any = None,
+        seeds: Sequence[int] | None = None,
+        callback: Callable[[dict[str, Any]], None] | None = None,
+        progress: bool = False,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        grid_options: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Tensor:
+        if not isinstance(process, Process):
+            raise TypeError(f"process must be a registered process name or a Process, got {type(process).__name__}")
+        if self.vp_only and not process.variance_preserving:
+            raise ValueError(
+                f"sampler {self.name!r} needs a variance-preserving process (α² + σ² = 1); {process.name!r} is not"
+            )
+        adapter = ModelAdapter(model, process, prediction)
+        times = resolve_grid(self.default_grid if grid is None else grid, process, steps, **(grid_options or {}))
+        x, gens = self._initial(x_T, process, generator, seeds, device, dtype)
+        reporter = Reporter(callback, progress, times.numel() - 1, self.name)
+        try:
+            return self.run(adapter, process, x, times, gens, reporter, **options)
+        finally:
+            reporter.close()
+
+    def _initial(
+        self, x_T: Any, process: Process, generator: Any, seeds: Sequence[int] | None, device: Any, dtype: Any
+    ) -> tuple[Tensor, Any]:
+        if isinstance(x_T, Tensor):
+            if not x_T.is_floating_point() or x_T.dim() < 1:
+                raise ValueError("x_T must be a floating tensor of shape (batch, *event)")
+            if not bool(torch.isfinite(x_T).all()):
+                raise ValueError("x_T must be finite")
+            x = x_T.to(device=device or x_T.device, dtype=dtype or x_T.dtype)
+            draw = False
+        else:
+            shape = tuple(int(s) for s in x_T)
+            if not shape or any(s < 1 for s in shape):
+                raise ValueError(f"x_T must be a tensor or a shape of positive sizes, got {x_T!r}")
+            x = torch.empty(shape, device=device or "cpu", dtype=dtype or torch.float32)
+            draw = True
+        if seeds is not None:
+            seeds = list(seeds)
+            if len(seeds) != x.shape[0]:
+                raise ValueError(f"seeds holds {len(seeds)} seeds for a batch of {x.shape[0]}; give one per sample")
+            generator = generators_from_seeds(seeds, x.device)
+        check_generators(generator, x.shape[0], x.device)
+        if draw:
+            x = randn(x.shape, generator, x.device, x.dtype) * process.prior_std
+        return x, generator
+
+    def run(
+        self,
+        adapter: ModelAdapter,
+        process: Process,
+        x: Tensor,
+        times: Tensor,
+        generator: Any,
+        report: Reporter,
+        **options: Any,
+    ) -> Tensor:
+        raise NotImplementedError
+
+
+def per_sample(t: float, x: Tensor) -> Tensor:
+    """The scalar time ``t`` for every sample of ``x`` (float64, on ``x``'s device)."""
+    return torch.full((x.shape[0],), t, dtype=torch.float64, device=x.device)
+
+
+def bcast(v: Tensor, x: Tensor) -> Tensor:
+    return v.to(x.dtype).reshape((-1,) + (1,) * (x.dim() - 1))

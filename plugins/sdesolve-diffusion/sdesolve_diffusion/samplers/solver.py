@@ -1,0 +1,102 @@
+"""Samplers that are a recipe on the core: process + splitting + churn ``η`` + grid + a registered stepper.
+
+========================= ====================== ========= ==========
+sampler                   stepper                η         splitting
+========================= ====================== ========= ==========
+``euler_maruyama_sde``    ``euler_maruyama``     1 (SDE)   score
+``exponential_euler_sde`` ``exponential_euler``  1 (SDE)   relative
+``ddram``                 ``randomized_midpoint`` 1 (SDE)  relative
+``ddram_ode``             ``randomized_midpoint`` 0 (ODE)  relative
+========================= ====================== ========= ==========
+
+Options: ``splitting``, ``eta``, ``denoise`` (finish with the denoiser at the last time) and the stepper's own
+options (e.g. ``distribution="uniform"`` for the randomized midpoint).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from torch import Tensor
+
+from sdesolve import solve
+from sdesolve_diffusion.adapters import ModelAdapter
+from sdesolve_diffusion.processes import Process
+from sdesolve_diffusion.samplers.base import DiffusionSampler, Reporter, per_sample
+
+__all__ = ["DDRaM", "DDRaMODE", "EulerMaruyamaSDE", "ExponentialEulerSDE", "SolverSampler"]
+
+
+class SolverSampler(DiffusionSampler):
+    """Integrates the reverse dynamics of the process with a core stepper."""
+
+    stepper: ClassVar[str] = ""
+    eta: ClassVar[float] = 1.0
+    splitting: ClassVar[str] = "relative"
+
+    def run(
+        self,
+        adapter: ModelAdapter,
+        process: Process,
+        x: Tensor,
+        times: Tensor,
+        generator: Any,
+        report: Reporter,
+        *,
+        splitting: str | None = None,
+        eta: float | None = None,
+        denoise: bool = False,
+        **stepper_options: Any,
+    ) -> Tensor:
+        if float(process.sigma(times[-1])) <= 0:
+            raise ValueError(
+                f"{self.name}: the grid ends at t={float(times[-1]):g} where σ = 0 and the score is singular; "
+                "stop early (t_min > 0) and pass denoise=True to finish with the denoiser"
+            )
+        sde = process.sde(adapter, splitting or self.splitting, self.eta if eta is None else eta)
+        x = solve(
+            sde,
+            x,
+            times,
+            self.stepper,
+            generator=generator,
+            callback=lambda k, xk: report(k, float(times[k + 1]), xk),
+            **stepper_options,
+        )
+        if denoise:
+            x = adapter.data(per_sample(float(times[-1]), x), x)
+        return x
+
+
+class EulerMaruyamaSDE(SolverSampler):
+    name = "euler_maruyama_sde"
+    stochastic = True
+    stepper = "euler_maruyama"
+    splitting = "score"
+    nfe_per_step = 1
+    summary = "EMD: Euler–Maruyama on the reverse SDE"
+
+
+class ExponentialEulerSDE(SolverSampler):
+    name = "exponential_euler_sde"
+    stochastic = True
+    stepper = "exponential_euler"
+    nfe_per_step = 1
+    summary = "EED: exponential Euler on the reverse SDE, relative-score splitting"
+
+
+class DDRaM(SolverSampler):
+    name = "ddram"
+    stochastic = True
+    stepper = "randomized_midpoint"
+    nfe_per_step = 2
+    summary = "DDRaM: randomized midpoint on the reverse SDE, importance-sampled τ, relative score"
+
+
+class DDRaMODE(SolverSampler):
+    name = "ddram_ode"
+    stepper = "randomized_midpoint"
+    eta = 0.0
+    nfe_per_step = 2
+    order = 1.5
+    summary = "randomized midpoint on the probability-flow ODE"

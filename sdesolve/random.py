@@ -1,0 +1,61 @@
+"""Random draws from one ``torch.Generator`` or from one generator per sample.
+
+With a list of generators (one per batch item, e.g. from per-sample seeds) sample ``i`` depends only on its own
+generator, so results do not change with the batch size or the sample's position in the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+__all__ = ["Generators", "check_generators", "generators_from_seeds", "rand", "randn"]
+
+Generators = torch.Generator | Sequence[torch.Generator] | None
+
+
+def randn(shape: Sequence[int], generator: Generators, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """Standard normals of ``shape`` (``shape[0]`` is the batch when ``generator`` is a list)."""
+    if generator is None or isinstance(generator, torch.Generator):
+        return torch.randn(tuple(shape), generator=generator, device=device, dtype=dtype)
+    return torch.stack([torch.randn(tuple(shape[1:]), generator=g, device=device, dtype=dtype) for g in generator])
+
+
+def rand(count: int, generator: Generators, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """``count`` uniforms on ``[0, 1)`` (one per sample from its own generator when given a list)."""
+    if generator is None or isinstance(generator, torch.Generator):
+        return torch.rand(count, generator=generator, device=device, dtype=dtype)
+    return torch.cat([torch.rand(1, generator=g, device=device, dtype=dtype) for g in generator])
+
+
+def generators_from_seeds(seeds: Sequence[int], device: torch.device | str) -> list[torch.Generator]:
+    """One generator per seed, on ``device``."""
+    out = []
+    for i, seed in enumerate(seeds):
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seeds[{i}] must be an int, got {type(seed).__name__}")
+        out.append(torch.Generator(device=device).manual_seed(seed))
+    return out
+
+
+def check_generators(generator: Generators, batch: int, device: torch.device, name: str = "generator") -> None:
+    """Raise a clear error unless ``generator`` is ``None``, a generator, or one generator per sample, on ``device``."""
+    if generator is None:
+        return
+    gens = [generator] if isinstance(generator, torch.Generator) else generator
+    if not isinstance(generator, torch.Generator):
+        if not isinstance(generator, (list, tuple)):
+            raise TypeError(
+                f"{name} must be a torch.Generator or a list of them (one per sample), got {type(generator).__name__}"
+            )
+        if len(gens) != batch:
+            raise ValueError(f"{name} holds {len(gens)} generators for a batch of {batch}; give one per sample")
+    for g in gens:
+        if not isinstance(g, torch.Generator):
+            raise TypeError(f"{name} must be a torch.Generator or a list of them, got an item {type(g).__name__}")
+        if g.device.type != device.type:
+            raise ValueError(
+                f"{name} is on device {g.device} but the state is on {device}; create it on the state's device"
+            )
