@@ -129,3 +129,27 @@ def test_example_plugin_is_installed_through_its_entry_point() -> None:
     assert records["sra"].distribution == "sdesolve-sra" and records["sra"].version
     assert records["sra"].registers == {"stepper": ["sra1"]}
     assert sdesolve.registry().owners["stepper"]["sra1"] == "sra"
+
+
+def test_sample_without_a_sampler_plugin_says_what_to_install(fresh_plugins, monkeypatch) -> None:
+    monkeypatch.setenv(plugins.ENV_LOAD, "")
+    with pytest.raises(LookupError, match="no sampler is registered; install the diffusion plugin"):
+        sdesolve.sample(lambda x, t: x, (2, 2), "ddim")
+
+
+def test_diffusion_plugin_reaches_the_core_only_through_the_public_api() -> None:
+    """sdesolve_diffusion imports only sdesolve's public names (and sdesolve.random / sdesolve.factors)."""
+    import ast
+    import pathlib
+
+    import sdesolve_diffusion
+
+    allowed = {"sdesolve", "sdesolve.random", "sdesolve.factors"}
+    root = pathlib.Path(sdesolve_diffusion.__file__).parent
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "sdesolve":
+                assert node.module in allowed, f"{path.name} imports {node.module}"
+    records = {r.name: r for r in sdesolve.plugin_records()}
+    assert records["diffusion"].distribution == "sdesolve-diffusion"
+    assert set(records["diffusion"].registers) == {"sampler", "process", "grid"}

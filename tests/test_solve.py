@@ -141,3 +141,34 @@ def test_cuda_and_cpu_agree_on_the_same_path(method: str) -> None:
     cpu = solve(tv_sde(), x0, ts, method, bm=recorded)
     gpu = solve(tv_sde(), x0.cuda(), ts, method, bm=on_cuda)
     assert torch.allclose(gpu.cpu(), cpu, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["euler_maruyama", "randomized_midpoint", "exponential_rk2"])
+def test_one_generator_per_sample_makes_samples_independent_of_the_batch(method: str) -> None:
+    x0 = torch.randn(4, 3, dtype=F64, generator=torch.Generator().manual_seed(0))
+    ts = torch.linspace(1.0, 0.0, 6, dtype=F64)
+
+    def gens(seeds):
+        return [torch.Generator().manual_seed(s) for s in seeds]
+
+    full = solve(tv_sde(), x0, ts, method, generator=gens([10, 11, 12, 13]))
+    alone = solve(tv_sde(), x0[2:3], ts, method, generator=gens([12]))
+    swapped = solve(tv_sde(), x0[[3, 1]], ts, method, generator=gens([13, 11]))
+    assert torch.allclose(full[2:3], alone, rtol=0, atol=1e-14)
+    assert torch.allclose(full[[3, 1]], swapped, rtol=0, atol=1e-14)
+
+
+def test_generator_lists_are_checked() -> None:
+    x0 = torch.zeros(3, 2, dtype=F64)
+    with pytest.raises(ValueError, match="generator holds 2 generators for a batch of 3"):
+        solve(tv_sde(), x0, [0.0, 1.0], generator=[torch.Generator(), torch.Generator()])
+    with pytest.raises(TypeError, match="a list of them"):
+        solve(tv_sde(), x0, [0.0, 1.0], generator=[torch.Generator(), 1, torch.Generator()])
+
+
+def test_callback_sees_every_step() -> None:
+    seen = []
+    solve(tv_sde(), torch.zeros(2, 2, dtype=F64), torch.linspace(0, 1, 5), callback=lambda k, x: seen.append(k))
+    assert seen == [0, 1, 2, 3]
+    with pytest.raises(TypeError, match="callback must be a callable"):
+        solve(tv_sde(), torch.zeros(2, 2, dtype=F64), [0.0, 1.0], callback=3)
