@@ -153,6 +153,91 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _lab():
+    try:
+        import sdesolve_diffusion.lab as lab
+    except ImportError:
+        print("error: the lab needs the diffusion plugin: pip install -e plugins/sdesolve-diffusion", file=sys.stderr)
+        return None
+    return lab
+
+
+def _csv(kind: type, text: str | None) -> list | None:
+    if text is None:
+        return None
+    try:
+        return [kind(v.strip()) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise SystemExit(f"error: expected a comma-separated list of {kind.__name__}, got {text!r}") from None
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    if _lab() is None:
+        return 2
+    from pathlib import Path
+
+    from sdesolve_diffusion.lab.compare import CompareConfig, compare, format_table, plot
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.scaling:
+        from sdesolve_diffusion.lab.scaling import format_scaling, scaling_study
+
+        dims = tuple(_csv(int, args.dims) or ((4, 16, 64) if args.quick else (4, 16, 64, 256, 1024)))
+        result = scaling_study(
+            dims=dims, n=args.n or (2000 if args.quick else 4000), seed=args.seed, progress=not args.json
+        )
+        (out / "scaling.json").write_text(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2) if args.json else format_scaling(result))
+        print(f"\nwrote {out / 'scaling.json'}", file=sys.stderr)
+        return 0
+    overrides = dict(
+        target=args.target,
+        dim=args.dim,
+        samplers=_csv(str, args.samplers),
+        nfe=tuple(_csv(int, args.nfe)) if args.nfe else None,
+        n=args.n,
+        peers=args.peers,
+        device=args.device,
+        dtype=args.dtype,
+        seed=args.seed,
+    )
+    if args.quick:
+        cfg = CompareConfig.quick_defaults(**overrides)
+    else:
+        cfg = CompareConfig(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        result = compare(cfg, progress=not args.json)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    (out / "results.json").write_text(json.dumps(result, indent=2))
+    plot(result, out / "compare.png")
+    print(json.dumps(result, indent=2) if args.json else format_table(result))
+    print(f"\nwrote {out / 'results.json'} and {out / 'compare.png'}", file=sys.stderr)
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    if _lab() is None:
+        return 2
+    from sdesolve_diffusion.lab.bench import bench, format_bench
+
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        print("error: --device cuda requested but CUDA is not available", file=sys.stderr)
+        return 2
+    result = bench(
+        batch=args.batch,
+        dim=args.dim,
+        steps=args.steps,
+        device=args.device,
+        repeats=args.repeats,
+        dtype=_DTYPES[args.dtype],
+    )
+    print(json.dumps(result, indent=2) if args.json else format_bench(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sdesolve", description=__doc__)
     parser.add_argument("--version", action="version", version=f"sdesolve {__version__}")
@@ -175,6 +260,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of initial states, paths and midpoints")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("compare", help="the lab: error versus NFE of every sampler (and the peers) on an exact target")
+    p.add_argument("--target", choices=["gmm", "gaussian", "subspace"], help="target (default gmm)")
+    p.add_argument("--dim", type=int, help="dimension (default 16)")
+    p.add_argument("--samplers", help="comma-separated sampler names (default: all registered)")
+    p.add_argument("--nfe", help="comma-separated NFE budgets (default 10,20,50,100,200)")
+    p.add_argument("--n", type=int, help="samples per run (default 10000)")
+    p.add_argument("--peers", action="store_true", help="also run torchsde, torchdiffeq, k-diffusion and diffusers")
+    p.add_argument("--scaling", action="store_true", help="steps to a fixed error as the dimension grows")
+    p.add_argument("--dims", help="dimensions of the scaling study (default 4,16,64,256,1024)")
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--dtype", default="float64", choices=sorted(_DTYPES), help="state dtype (default float64)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="results", help="output folder for results.json and compare.png")
+    p.add_argument("--quick", action="store_true", help="a small run (under a minute on 2 CPU cores)")
+    p.add_argument("--json", action="store_true", help="print the JSON result")
+    p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("bench", help="solver speed at equal steps against the peers and the score+RNG budget")
+    p.add_argument("--batch", type=int, default=4096)
+    p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default="float32", choices=sorted(_DTYPES))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_bench)
     return parser
 
 

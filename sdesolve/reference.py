@@ -119,13 +119,20 @@ def odeint_reference(
     rtol: float = 1e-10,
     atol: float = 1e-12,
     trajectory: bool = False,
+    options: dict[str, Any] | None = None,
 ) -> Tensor:
-    """Solve the ODE ``dx = (a x + N) dt`` (noise ignored) with ``torchdiffeq.odeint`` (dopri5, tight tolerances)."""
+    """Solve the ODE ``dx = (a x + b N) dt`` (noise ignored) with ``torchdiffeq.odeint`` (dopri5, tight tolerances).
+
+    ``options`` go to torchdiffeq (e.g. ``{"jump_t": times}`` where the coefficients jump, as between the
+    timesteps of a DDPM table).
+    """
     grid = as_time_grid(ts)
     batch = x0.shape[0]
 
     def rhs(t: Tensor, x: Tensor) -> Tensor:
         return sde.drift(t.to(x.dtype).expand(batch), x)
 
-    ys = torchdiffeq.odeint(rhs, x0, grid.to(x0.dtype).to(x0.device), method=method, rtol=rtol, atol=atol)
+    ys = torchdiffeq.odeint(
+        rhs, x0, grid.to(x0.dtype).to(x0.device), method=method, rtol=rtol, atol=atol, options=options
+    )
     return ys if trajectory else ys[-1]

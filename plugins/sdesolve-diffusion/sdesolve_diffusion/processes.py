@@ -469,7 +469,7 @@ class DiscreteProcess(_VPType):
     def log_alpha(self, t: Tensor) -> Tensor:
         knots = self._log_abar(t)
         i = t.floor().clamp(0, self.T - 1).long()
-        w = t - i.to(t.dtype)
+        w = (t - i.to(t.dtype)).clamp(0.0, 1.0)  # constant beyond [0, T]: never ᾱ > 1
         return 0.5 * torch.lerp(knots[i], knots[i + 1], w)
 
     def dlog_alpha(self, t: Tensor) -> Tensor:

@@ -52,6 +52,8 @@ class GaussianMixture:
         self.means, self.cov, self.weights = means, cov, w / w.sum()
         self.eigvals, self.eigvecs = lam.clamp_min(0.0), vec
         self.dim, self.components = d, k
+        scalar = torch.diagonal(cov, dim1=1, dim2=2)[:, :1]
+        self.isotropic = bool(torch.allclose(cov, scalar[:, :, None] * torch.eye(d, dtype=_F64)))
         self._device_cache: dict[tuple, tuple[Tensor, ...]] = {}
 
     # --- constructors ----------------------------------------------------------------------------------------
@@ -92,6 +94,13 @@ class GaussianMixture:
     def noised_score(self, alpha: Tensor, sigma: Tensor, x: Tensor) -> Tensor:
         """Score of the law of ``α x₀ + σ ε`` at ``x`` (``(B, d)``), with per-sample ``α, σ`` of shape ``(B,)``."""
         means, lam, vec, logw = self._on(x)
+        if self.isotropic:  # O(K d) per sample: no eigenbasis needed
+            a = alpha.to(x.dtype)[:, None]
+            var = a**2 * lam[None, :, 0] + sigma.to(x.dtype)[:, None] ** 2  # (B, K)
+            diff = x[:, None, :] - a[:, :, None] * means[None]
+            logits = logw - 0.5 * (diff**2).sum(-1) / var - 0.5 * self.dim * torch.log(var)
+            resp = torch.softmax(logits, dim=1) / var
+            return -(resp[..., None] * diff).sum(1)
         a = alpha.to(x.dtype)[:, None, None]
         var = a**2 * lam[None] + sigma.to(x.dtype)[:, None, None] ** 2  # (B, K, d) eigenvalues of C_k
         diff = x[:, None, :] - a * means[None]  # (B, K, d)

@@ -1,0 +1,188 @@
+"""``sdesolve bench``: solver speed at equal steps, side by side with the peers, against the physical floor.
+
+The problem is an isotropic Gaussian-mixture score (8 components) in ``d`` dimensions for a batch of ``B``; the
+*budget* is the time of the score evaluations at the inputs of an Euler–Maruyama trajectory plus one normal draw
+per step, the floor no sampler can beat. Every row runs the same number of steps on the same grid; times are the
+best of ``repeats``.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+import sdesolve
+from sdesolve import SemilinearSDE
+from sdesolve_diffusion.lab.methods import load_kdiffusion_sampling
+from sdesolve_diffusion.processes import DiscreteProcess
+from sdesolve_diffusion.targets import GaussianMixture
+
+__all__ = ["bench", "format_bench"]
+
+
+def _best(fn: Callable[[], Any], repeats: int, sync: Callable[[], None]) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench(
+    batch: int = 4096,
+    dim: int = 64,
+    steps: int = 100,
+    device: str = "cpu",
+    repeats: int = 3,
+    dtype: torch.dtype = torch.float32,
+) -> dict[str, Any]:
+    dev = torch.device(device)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    gen = torch.Generator().manual_seed(0)
+    target = GaussianMixture(
+        2 * torch.randn(8, dim, generator=gen, dtype=torch.float64) / dim**0.5,
+        torch.full((8,), 0.1, dtype=torch.float64),
+    )
+    process = DiscreteProcess.linear()
+    alpha_T = process.alpha(torch.tensor(1000.0, dtype=torch.float64))
+    x_T = torch.randn(batch, dim, generator=gen).to(device=dev, dtype=dtype)
+    times = torch.linspace(1000.0, 1.0, steps + 1, dtype=torch.float64)
+
+    def score(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        t64 = t.to(torch.float64)
+        return target.noised_score(process.alpha(t64), process.sigma(t64), x)
+
+    def eps_model(x: torch.Tensor, t_model: torch.Tensor) -> torch.Tensor:
+        t = process.time_from_model(t_model.to(torch.float64))
+        return -process.sigma(t).to(x.dtype)[:, None] * score(t, x)
+
+    # the reverse SDE / probability-flow ODE in the score splitting, as every peer integrates them
+    f = process.dlog_alpha
+    sde = SemilinearSDE(a=f, b=lambda t: -process.g2(t), g=lambda t: torch.sqrt(process.g2(t)), nonlinear=score)
+    ode = SemilinearSDE(a=f, b=lambda t: -0.5 * process.g2(t), nonlinear=score)
+    rows: dict[str, float] = {}
+
+    # The floor: the score at exactly the inputs a solver sees (recorded along one trajectory: score costs depend
+    # on the values, e.g. through denormals), plus one normal draw per step.
+    inputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+    recorder = SemilinearSDE(
+        a=f,
+        b=lambda t: -process.g2(t),
+        g=lambda t: torch.sqrt(process.g2(t)),
+        nonlinear=lambda t, x: inputs.append((t.clone(), x.clone())) or score(t, x),
+    )
+    sdesolve.solve(recorder, x_T, times, "euler_maruyama")
+
+    def budget() -> None:
+        for t, x in inputs:
+            score(t, x)
+            torch.randn(x.shape, device=dev, dtype=dtype)
+
+    rows["budget (score + randn only)"] = _best(budget, repeats, sync)
+    rows["sdesolve euler_maruyama (SDE)"] = _best(
+        lambda: sdesolve.solve(sde, x_T, times, "euler_maruyama"), repeats, sync
+    )
+    rows["sdesolve exponential_euler (SDE)"] = _best(
+        lambda: sdesolve.solve(sde, x_T, times, "exponential_euler"), repeats, sync
+    )
+
+    import torchsde
+
+    from sdesolve.reference import TorchsdeProblem
+
+    problem = TorchsdeProblem(sde, (dim,), -1.0)
+    s = (-times).to(dev, dtype)
+
+    def torchsde_euler() -> None:  # the BrownianInterval sdeint builds by default (it cannot infer it from g_prod)
+        bm = torchsde.BrownianInterval(t0=float(s[0]), t1=float(s[-1]), size=(batch, dim), dtype=dtype, device=dev)
+        torchsde.sdeint(problem, x_T, s[[0, -1]], bm=bm, method="euler", dt=float(s[1] - s[0]))
+
+    rows["torchsde sdeint euler (default BrownianInterval)"] = _best(torchsde_euler, 1, sync)
+
+    rows["sdesolve euler_maruyama (ODE)"] = _best(
+        lambda: sdesolve.solve(ode, x_T, times, "euler_maruyama"), repeats, sync
+    )
+    import torchdiffeq
+
+    rows["torchdiffeq odeint euler (ODE)"] = _best(
+        lambda: torchdiffeq.odeint(
+            lambda t, x: ode.drift(t.to(torch.float64).expand(batch), x), x_T, times.to(dev, dtype), method="euler"
+        ),
+        repeats,
+        sync,
+    )
+
+    rows["sdesolve ddim"] = _best(
+        lambda: sdesolve.sample(eps_model, x_T, "ddim", process=process, grid=times), repeats, sync
+    )
+    kd = load_kdiffusion_sampling()
+    if kd is not None:
+        sigmas = process.edm_sigma(times).to(dev, dtype)
+
+        def kd_denoiser(y: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+            t = process.t_from_edm_sigma(sigma.to(torch.float64))
+            a = process.alpha(t).to(y.dtype)[:, None]
+            return y - sigma[:, None] * eps_model(a * y, process.model_time(t))
+
+        rows["k-diffusion sample_euler (= DDIM)"] = _best(
+            lambda: kd.sample_euler(kd_denoiser, x_T / float(alpha_T), sigmas, disable=True), repeats, sync
+        )
+    try:
+        import diffusers
+
+        def diffusers_ddim() -> None:
+            sched = diffusers.DDIMScheduler(beta_schedule="linear", clip_sample=False)
+            sched.set_timesteps(steps)
+            x = x_T
+            for t in sched.timesteps:
+                x = sched.step(eps_model(x, torch.full((batch,), float(t), device=dev, dtype=dtype)), t, x).prev_sample
+
+        rows["diffusers DDIMScheduler loop"] = _best(diffusers_ddim, repeats, sync)
+    except ImportError:
+        pass
+    return {
+        "problem": {
+            "batch": batch,
+            "dim": dim,
+            "steps": steps,
+            "components": 8,
+            "dtype": str(dtype).removeprefix("torch."),
+            "device": device,
+        },
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "cuda": torch.cuda.get_device_name() if dev.type == "cuda" else None,
+        },
+        "seconds": rows,
+    }
+
+
+def format_bench(result: dict[str, Any]) -> str:
+    p, sec = result["problem"], result["seconds"]
+    budget = sec["budget (score + randn only)"]
+    lines = [f"B={p['batch']}, d={p['dim']}, {p['steps']} steps, {p['dtype']} on {p['device']}; best of repeats", ""]
+    width = max(len(k) for k in sec)
+    lines.append(f"{'method'.ljust(width)}  seconds  × budget  overhead/step (ms)")
+    for name, t in sec.items():
+        lines.append(f"{name.ljust(width)}  {t:7.3f}  {t / budget:7.2f}  {1e3 * (t - budget) / p['steps']:10.2f}")
+    pairs = [
+        ("sdesolve euler_maruyama (SDE)", "torchsde sdeint euler (default BrownianInterval)"),
+        ("sdesolve euler_maruyama (ODE)", "torchdiffeq odeint euler (ODE)"),
+        ("sdesolve ddim", "k-diffusion sample_euler (= DDIM)"),
+        ("sdesolve ddim", "diffusers DDIMScheduler loop"),
+    ]
+    lines.append("")
+    for ours, theirs in pairs:
+        if ours in sec and theirs in sec:
+            lines.append(f"{theirs} / {ours}: {sec[theirs] / sec[ours]:.2f}×")
+    return "\n".join(lines)
