@@ -24,14 +24,17 @@ from sdesolve_diffusion.targets import GaussianMixture
 __all__ = ["bench", "format_bench"]
 
 
-def _best(fn: Callable[[], Any], repeats: int, sync: Callable[[], None]) -> float:
-    best = float("inf")
+def _interleaved(jobs: dict[str, Callable[[], Any]], repeats: int, sync: Callable[[], None]) -> dict[str, float]:
+    """Best time of each job over ``repeats`` rounds; rounds run every job in turn, so slow phases of a noisy
+    machine hit all of them alike."""
+    best = dict.fromkeys(jobs, float("inf"))
     for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        best = min(best, time.perf_counter() - start)
+        for name, fn in jobs.items():
+            sync()
+            start = time.perf_counter()
+            fn()
+            sync()
+            best[name] = min(best[name], time.perf_counter() - start)
     return best
 
 
@@ -40,9 +43,21 @@ def bench(
     dim: int = 64,
     steps: int = 100,
     device: str = "cpu",
-    repeats: int = 3,
+    repeats: int = 5,
     dtype: torch.dtype = torch.float32,
+    flush_denormal: bool = True,
 ) -> dict[str, Any]:
+    """Time every row; with ``flush_denormal`` (default) denormal floats are flushed to zero on the CPU while timing,
+    so that the score's cost does not depend on which trajectory a method follows."""
+    flushed = torch.set_flush_denormal(True) if flush_denormal else False
+    try:
+        return _bench(batch, dim, steps, device, repeats, dtype) | {"flush_denormal": flushed}
+    finally:
+        if flushed:
+            torch.set_flush_denormal(False)
+
+
+def _bench(batch: int, dim: int, steps: int, device: str, repeats: int, dtype: torch.dtype) -> dict[str, Any]:
     dev = torch.device(device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     gen = torch.Generator().manual_seed(0)
@@ -67,7 +82,7 @@ def bench(
     f = process.dlog_alpha
     sde = SemilinearSDE(a=f, b=lambda t: -process.g2(t), g=lambda t: torch.sqrt(process.g2(t)), nonlinear=score)
     ode = SemilinearSDE(a=f, b=lambda t: -0.5 * process.g2(t), nonlinear=score)
-    rows: dict[str, float] = {}
+    jobs: dict[str, Callable[[], Any]] = {}
 
     # The floor: the score at exactly the inputs a solver sees (recorded along one trajectory: score costs depend
     # on the values, e.g. through denormals), plus one normal draw per step.
@@ -85,13 +100,9 @@ def bench(
             score(t, x)
             torch.randn(x.shape, device=dev, dtype=dtype)
 
-    rows["budget (score + randn only)"] = _best(budget, repeats, sync)
-    rows["sdesolve euler_maruyama (SDE)"] = _best(
-        lambda: sdesolve.solve(sde, x_T, times, "euler_maruyama"), repeats, sync
-    )
-    rows["sdesolve exponential_euler (SDE)"] = _best(
-        lambda: sdesolve.solve(sde, x_T, times, "exponential_euler"), repeats, sync
-    )
+    jobs["budget (score + randn only)"] = budget
+    jobs["sdesolve euler_maruyama (SDE)"] = lambda: sdesolve.solve(sde, x_T, times, "euler_maruyama")
+    jobs["sdesolve exponential_euler (SDE)"] = lambda: sdesolve.solve(sde, x_T, times, "exponential_euler")
 
     import torchsde
 
@@ -104,24 +115,15 @@ def bench(
         bm = torchsde.BrownianInterval(t0=float(s[0]), t1=float(s[-1]), size=(batch, dim), dtype=dtype, device=dev)
         torchsde.sdeint(problem, x_T, s[[0, -1]], bm=bm, method="euler", dt=float(s[1] - s[0]))
 
-    rows["torchsde sdeint euler (default BrownianInterval)"] = _best(torchsde_euler, 1, sync)
+    jobs["torchsde sdeint euler (default BrownianInterval)"] = torchsde_euler
 
-    rows["sdesolve euler_maruyama (ODE)"] = _best(
-        lambda: sdesolve.solve(ode, x_T, times, "euler_maruyama"), repeats, sync
-    )
+    jobs["sdesolve euler_maruyama (ODE)"] = lambda: sdesolve.solve(ode, x_T, times, "euler_maruyama")
     import torchdiffeq
 
-    rows["torchdiffeq odeint euler (ODE)"] = _best(
-        lambda: torchdiffeq.odeint(
-            lambda t, x: ode.drift(t.to(torch.float64).expand(batch), x), x_T, times.to(dev, dtype), method="euler"
-        ),
-        repeats,
-        sync,
+    jobs["torchdiffeq odeint euler (ODE)"] = lambda: torchdiffeq.odeint(
+        lambda t, x: ode.drift(t.to(torch.float64).expand(batch), x), x_T, times.to(dev, dtype), method="euler"
     )
-
-    rows["sdesolve ddim"] = _best(
-        lambda: sdesolve.sample(eps_model, x_T, "ddim", process=process, grid=times), repeats, sync
-    )
+    jobs["sdesolve ddim"] = lambda: sdesolve.sample(eps_model, x_T, "ddim", process=process, grid=times)
     kd = load_kdiffusion_sampling()
     if kd is not None:
         sigmas = process.edm_sigma(times).to(dev, dtype)
@@ -131,8 +133,8 @@ def bench(
             a = process.alpha(t).to(y.dtype)[:, None]
             return y - sigma[:, None] * eps_model(a * y, process.model_time(t))
 
-        rows["k-diffusion sample_euler (= DDIM)"] = _best(
-            lambda: kd.sample_euler(kd_denoiser, x_T / float(alpha_T), sigmas, disable=True), repeats, sync
+        jobs["k-diffusion sample_euler (= DDIM)"] = lambda: kd.sample_euler(
+            kd_denoiser, x_T / float(alpha_T), sigmas, disable=True
         )
     try:
         import diffusers
@@ -144,9 +146,10 @@ def bench(
             for t in sched.timesteps:
                 x = sched.step(eps_model(x, torch.full((batch,), float(t), device=dev, dtype=dtype)), t, x).prev_sample
 
-        rows["diffusers DDIMScheduler loop"] = _best(diffusers_ddim, repeats, sync)
+        jobs["diffusers DDIMScheduler loop"] = diffusers_ddim
     except ImportError:
         pass
+    rows = _interleaved(jobs, repeats, sync)
     return {
         "problem": {
             "batch": batch,

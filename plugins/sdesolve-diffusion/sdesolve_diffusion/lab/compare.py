@@ -202,6 +202,7 @@ def format_table(result: dict[str, Any]) -> str:
 def plot(result: dict[str, Any], path: Path) -> None:
     """Error versus NFE, log-log, one line per method, the noise floor dashed."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -219,6 +220,10 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.axhline(result["floor"], color="k", ls="--", lw=1, label="noise floor (exact samples)")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    budgets = sorted({r["budget"] for r in result["rows"]})
+    ax.set_xticks(budgets)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("network evaluations (NFE)")
     ax.set_ylabel(result["metric"])
     ax.set_title(result["problem"]["description"], fontsize=9)

@@ -8,7 +8,8 @@ claim: sublinearly, ``Õ(√d)`` at worst).
 
 Sampling noise adds to the squared error (``E W2²(empirical) ≈ W2² + floor²``), and the floor grows like ``√d``;
 errors are therefore debiased as ``√max(W2² - floor², 0)`` with ``floor`` measured on exact samples of the same
-size.
+size; a dimension where the noise of ``floor²`` (about ``floor² √(2/d)``) exceeds ``ε²/4`` is reported as
+floor-limited (more samples are needed there) instead of giving a step count.
 """
 
 from __future__ import annotations
@@ -80,8 +81,17 @@ def scaling_study(
                 errs.append(math.sqrt(max(raw[-1] ** 2 - floor**2, 0.0)))
                 if errs[-1] < epsilon:
                     break
-            curves[d] = {"steps": list(steps[: len(errs)]), "w2": errs, "w2_raw": raw, "floor": floor}
-            needed.append(_crossing(list(steps[: len(errs)]), errs, epsilon))
+            # floor² is a sum over d coordinates: its noise is about floor² √(2/d); past a quarter of ε² the
+            # debiased error is mostly noise
+            limited = floor**2 * math.sqrt(2.0 / d) > 0.25 * epsilon**2
+            curves[d] = {
+                "steps": list(steps[: len(errs)]),
+                "w2": errs,
+                "w2_raw": raw,
+                "floor": floor,
+                "floor_limited": limited,
+            }
+            needed.append(None if limited else _crossing(list(steps[: len(errs)]), errs, epsilon))
             bar.update(1)
         valid = [(d, s) for d, s in zip(dims, needed, strict=True) if s is not None]
         exponent = (
@@ -116,7 +126,10 @@ def format_scaling(result: dict[str, Any]) -> str:
     lines = [f"steps needed for total W2 < {result['epsilon']} (debiased; {result['n']} samples)", ""]
     lines.append("sampler".ljust(24) + "".join(f"d={d}".rjust(10) for d in dims) + "  exponent")
     for name, r in result["samplers"].items():
-        cells = "".join(("-" if s is None else f"{s:.1f}").rjust(10) for s in r["steps_needed"])
+        cells = "".join(
+            ("floor" if r["curves"][d]["floor_limited"] else "-" if s is None else f"{s:.1f}").rjust(10)
+            for d, s in zip(dims, r["steps_needed"], strict=True)
+        )
         exp = "-" if r["exponent"] is None else f"{r['exponent']:.2f}"
         lines.append(name.ljust(24) + cells + f"  {exp}")
     return "\n".join(lines)
