@@ -37,7 +37,6 @@ def _ancestral(
     generator: Any,
     report: Reporter,
     eta: float,
-    denoise: bool,
 ) -> Tensor:
     alpha = process.alpha(times).tolist()
     sigma = process.sigma(times).tolist()
@@ -51,8 +50,6 @@ def _ancestral(
         if nu > 0:
             x = x + nu * randn(x.shape, generator, x.device, x.dtype)
         report(k, float(times[k + 1]), x, denoised=x0)
-    if denoise and sigma[-1] > 0:
-        x = adapter.data(per_sample(float(times[-1]), x), x)
     return x
 
 
@@ -75,9 +72,8 @@ class DDIM(DiffusionSampler):
         report: Reporter,
         *,
         eta: float = 0.0,
-        denoise: bool = False,
     ) -> Tensor:
-        return _ancestral(adapter, process, x, times, generator, report, _check_eta(eta), denoise)
+        return _ancestral(adapter, process, x, times, generator, report, _check_eta(eta))
 
 
 class DDPM(DiffusionSampler):
@@ -106,10 +102,9 @@ class DDPM(DiffusionSampler):
         report: Reporter,
         *,
         variance: str = "posterior",
-        denoise: bool = False,
     ) -> Tensor:
         if variance == "posterior":
-            return _ancestral(adapter, process, x, times, generator, report, 1.0, denoise)
+            return _ancestral(adapter, process, x, times, generator, report, 1.0)
         if variance != "seeds":
             raise ValueError(f"variance must be 'posterior' or 'seeds', got {variance!r}")
         if not process.variance_preserving:
@@ -123,6 +118,4 @@ class DDPM(DiffusionSampler):
                 x.shape, generator, x.device, x.dtype
             )
             report(k, float(times[k + 1]), x)
-        if denoise and float(process.sigma(times[-1])) > 0:
-            x = adapter.data(per_sample(float(times[-1]), x), x)
         return x

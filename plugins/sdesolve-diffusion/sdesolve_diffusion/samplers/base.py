@@ -38,6 +38,8 @@ class Reporter:
 class DiffusionSampler:
     """A registered diffusion sampler; subclasses implement :meth:`run`.
 
+    ``denoise=True`` finishes every sampler with the denoiser at the last time (skipped where ``σ = 0`` already).
+
     Class attributes: ``name``; ``stochastic``; ``nfe_per_step`` (network calls per step); ``order``
     (deterministic samplers: ODE order; stochastic: weak order); ``default_grid``; ``vp_only`` (formulas that
     need ``α² + σ² = 1``); ``summary``.
@@ -78,6 +80,7 @@ class DiffusionSampler:
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
         grid_options: dict[str, Any] | None = None,
+        denoise: bool = False,
         **options: Any,
     ) -> Tensor:
         if not isinstance(process, Process):
@@ -91,9 +94,13 @@ class DiffusionSampler:
         x, gens = self._initial(x_T, process, generator, seeds, device, dtype)
         reporter = Reporter(callback, progress, times.numel() - 1, self.name)
         try:
-            return self.run(adapter, process, x, times, gens, reporter, **options)
+            x = self.run(adapter, process, x, times, gens, reporter, **options)
         finally:
             reporter.close()
+        t_end = float(times[-1])
+        if denoise and float(process.sigma(torch.tensor(t_end, dtype=torch.float64))) > 0:
+            x = adapter.data(per_sample(t_end, x), x)  # the jump to σ = 0: Tweedie's mean, one more NFE
+        return x
 
     def _initial(
         self, x_T: Any, process: Process, generator: Any, seeds: Sequence[int] | None, device: Any, dtype: Any

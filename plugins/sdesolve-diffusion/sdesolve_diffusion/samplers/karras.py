@@ -47,7 +47,7 @@ def _levels(process: Process, times: Tensor) -> tuple[list[float], list[float]]:
 class EDMHeun(DiffusionSampler):
     """EDM's stochastic Heun sampler (Karras et al. 2022, Algorithm 2). 2 NFE per step (1 on a step to σ = 0).
 
-    Options: ``S_churn`` (0: deterministic), ``S_min``, ``S_max``, ``S_noise``, ``denoise``.
+    Options: ``S_churn`` (0: deterministic), ``S_min``, ``S_max``, ``S_noise``.
     """
 
     name = "edm_heun"
@@ -69,7 +69,6 @@ class EDMHeun(DiffusionSampler):
         S_min: float = 0.0,
         S_max: float = math.inf,
         S_noise: float = 1.0,
-        denoise: bool = False,
     ) -> Tensor:
         if S_churn < 0 or S_noise < 0:
             raise ValueError(f"S_churn and S_noise must be >= 0, got {S_churn}, {S_noise}")
@@ -95,8 +94,6 @@ class EDMHeun(DiffusionSampler):
                 y_next = y + (d + d2) / 2 * (s_next - s_hat)
             y = y_next
             report(i, float(times[i + 1]), alpha[i + 1] * y, denoised=den)
-        if denoise and sig[-1] > 0:
-            return sc.denoise(float(times[-1]), y)
         return alpha[-1] * y
 
 
@@ -117,8 +114,6 @@ class DPMSolver2(DiffusionSampler):
         times: Tensor,
         generator: Any,
         report: Reporter,
-        *,
-        denoise: bool = False,
     ) -> Tensor:
         sc = _Scaled(adapter, process)
         sig, alpha = _levels(process, times)
@@ -135,8 +130,6 @@ class DPMSolver2(DiffusionSampler):
                 d2 = (y2 - sc.denoise(sc.time(s_mid), y2)) / s_mid
                 y = y + d2 * (s_next - s_cur)
             report(i, float(times[i + 1]), alpha[i + 1] * y, denoised=den)
-        if denoise and sig[-1] > 0:
-            return sc.denoise(float(times[-1]), y)
         return alpha[-1] * y
 
 
@@ -144,7 +137,7 @@ class DPMSolverPP2M(DiffusionSampler):
     """DPM-Solver++(2M): exponential integrator in ``λ = -log σ`` on the denoiser, linear multistep. 1 NFE/step.
 
     Options: ``solver_type`` (``"midpoint"``, the default of diffusers and k-diffusion, or ``"heun"``: the exact
-    integral of the linear extrapolation), ``lower_order_final`` (first order on the last step), ``denoise``.
+    integral of the linear extrapolation), ``lower_order_final`` (first order on the last step).
     """
 
     name = "dpm_solver_pp_2m"
@@ -164,7 +157,6 @@ class DPMSolverPP2M(DiffusionSampler):
         *,
         solver_type: str = "midpoint",
         lower_order_final: bool = False,
-        denoise: bool = False,
     ) -> Tensor:
         if solver_type not in ("midpoint", "heun"):
             raise ValueError(f"solver_type must be 'midpoint' or 'heun', got {solver_type!r}")
@@ -193,6 +185,4 @@ class DPMSolverPP2M(DiffusionSampler):
                 y = (s_next / s_cur) * y + phi * corr
             old = den
             report(i, float(times[i + 1]), alpha[i + 1] * y, denoised=den)
-        if denoise and sig[-1] > 0:
-            return sc.denoise(float(times[-1]), y)
         return alpha[-1] * y

@@ -44,8 +44,6 @@ class LiAcceleratedSDE(DiffusionSampler):
         times: Tensor,
         generator: Any,
         report: Reporter,
-        *,
-        denoise: bool = False,
     ) -> Tensor:
         log_abar = (2 * process.log_alpha(times)).tolist()
         for k in range(times.numel() - 1):
@@ -55,8 +53,6 @@ class LiAcceleratedSDE(DiffusionSampler):
             score = adapter.score(per_sample(float(times[k]), x), y_plus)
             x = (y_plus + (1 - a) * score) / math.sqrt(a) + half * randn(x.shape, generator, x.device, x.dtype)
             report(k, float(times[k + 1]), x)
-        if denoise and float(process.sigma(times[-1])) > 0:
-            x = adapter.data(per_sample(float(times[-1]), x), x)
         return x
 
 
@@ -76,8 +72,6 @@ class LiAcceleratedODE(DiffusionSampler):
         times: Tensor,
         generator: Any,
         report: Reporter,
-        *,
-        denoise: bool = False,
     ) -> Tensor:
         abar = process.alpha(times).pow(2).tolist()
         previous = None
@@ -98,6 +92,4 @@ class LiAcceleratedODE(DiffusionSampler):
             previous = eps
             x = x_next
             report(k, float(times[k + 1]), x)
-        if denoise and float(process.sigma(times[-1])) > 0:
-            x = adapter.data(per_sample(float(times[-1]), x), x)
         return x

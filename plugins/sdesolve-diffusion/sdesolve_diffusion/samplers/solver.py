@@ -22,7 +22,7 @@ from torch import Tensor
 from sdesolve import solve
 from sdesolve_diffusion.adapters import ModelAdapter
 from sdesolve_diffusion.processes import Process
-from sdesolve_diffusion.samplers.base import DiffusionSampler, Reporter, per_sample
+from sdesolve_diffusion.samplers.base import DiffusionSampler, Reporter
 
 __all__ = ["DDRaM", "DDRaMODE", "EulerMaruyamaSDE", "ExponentialEulerSDE", "SolverSampler"]
 
@@ -45,7 +45,6 @@ class SolverSampler(DiffusionSampler):
         *,
         splitting: str | None = None,
         eta: float | None = None,
-        denoise: bool = False,
         **stepper_options: Any,
     ) -> Tensor:
         if float(process.sigma(times[-1])) <= 0:
@@ -63,8 +62,6 @@ class SolverSampler(DiffusionSampler):
             callback=lambda k, xk: report(k, float(times[k + 1]), xk),
             **stepper_options,
         )
-        if denoise:
-            x = adapter.data(per_sample(float(times[-1]), x), x)
         return x
 
 
