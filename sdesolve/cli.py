@@ -233,6 +233,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         device=args.device,
         repeats=args.repeats,
         dtype=_DTYPES[args.dtype],
+        compile=args.compile,
     )
     print(json.dumps(result, indent=2) if args.json else format_bench(result))
     return 0
@@ -285,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="float32", choices=sorted(_DTYPES))
+    p.add_argument("--compile", action="store_true", help="also time the solve with torch.compile(score)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_bench)
     return parser

@@ -46,18 +46,21 @@ def bench(
     repeats: int = 5,
     dtype: torch.dtype = torch.float32,
     flush_denormal: bool = True,
+    compile: bool = False,
 ) -> dict[str, Any]:
     """Time every row; with ``flush_denormal`` (default) denormal floats are flushed to zero on the CPU while timing,
     so that the score's cost does not depend on which trajectory a method follows."""
     flushed = torch.set_flush_denormal(True) if flush_denormal else False
     try:
-        return _bench(batch, dim, steps, device, repeats, dtype) | {"flush_denormal": flushed}
+        return _bench(batch, dim, steps, device, repeats, dtype, compile) | {"flush_denormal": flushed}
     finally:
         if flushed:
             torch.set_flush_denormal(False)
 
 
-def _bench(batch: int, dim: int, steps: int, device: str, repeats: int, dtype: torch.dtype) -> dict[str, Any]:
+def _bench(
+    batch: int, dim: int, steps: int, device: str, repeats: int, dtype: torch.dtype, compile: bool
+) -> dict[str, Any]:
     dev = torch.device(device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     gen = torch.Generator().manual_seed(0)
@@ -149,6 +152,27 @@ def _bench(batch: int, dim: int, steps: int, device: str, repeats: int, dtype: t
         jobs["diffusers DDIMScheduler loop"] = diffusers_ddim
     except ImportError:
         pass
+    compile_seconds = None
+    if compile:  # the score is where the time goes: compile it once (fixed shapes), then solve as usual
+        compiled = torch.compile(score)
+        start = time.perf_counter()
+        for t, x in inputs[:2]:
+            compiled(t, x)
+        sync()
+        compile_seconds = time.perf_counter() - start
+        sde_c = SemilinearSDE(
+            a=f, b=lambda t: -process.g2(t), g=lambda t: torch.sqrt(process.g2(t)), nonlinear=compiled
+        )
+
+        def budget_compiled() -> None:
+            for t, x in inputs:
+                compiled(t, x)
+                torch.randn(x.shape, device=dev, dtype=dtype)
+
+        jobs["budget, torch.compile(score)"] = budget_compiled
+        jobs["sdesolve euler_maruyama (SDE), torch.compile(score)"] = lambda: sdesolve.solve(
+            sde_c, x_T, times, "euler_maruyama"
+        )
     rows = _interleaved(jobs, repeats, sync)
     return {
         "problem": {
@@ -167,6 +191,7 @@ def _bench(batch: int, dim: int, steps: int, device: str, repeats: int, dtype: t
             "cuda": torch.cuda.get_device_name() if dev.type == "cuda" else None,
         },
         "seconds": rows,
+        "compile_seconds": compile_seconds,
     }
 
 
@@ -183,9 +208,12 @@ def format_bench(result: dict[str, Any]) -> str:
         ("sdesolve euler_maruyama (ODE)", "torchdiffeq odeint euler (ODE)"),
         ("sdesolve ddim", "k-diffusion sample_euler (= DDIM)"),
         ("sdesolve ddim", "diffusers DDIMScheduler loop"),
+        ("sdesolve euler_maruyama (SDE), torch.compile(score)", "sdesolve euler_maruyama (SDE)"),
     ]
     lines.append("")
     for ours, theirs in pairs:
         if ours in sec and theirs in sec:
             lines.append(f"{theirs} / {ours}: {sec[theirs] / sec[ours]:.2f}×")
+    if result.get("compile_seconds") is not None:
+        lines.append(f"(torch.compile of the score took {result['compile_seconds']:.1f} s once, excluded above)")
     return "\n".join(lines)
