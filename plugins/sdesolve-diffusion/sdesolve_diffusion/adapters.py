@@ -28,14 +28,25 @@ from sdesolve_diffusion.processes import Process
 
 __all__ = ["PREDICTIONS", "ModelAdapter"]
 
+
+def _module_dtype(model: object) -> torch.dtype | None:
+    """The floating dtype of an ``nn.Module``'s parameters (``None`` for plain callables)."""
+    if isinstance(model, torch.nn.Module):
+        for p in model.parameters():
+            if p.is_floating_point():
+                return p.dtype
+    return None
+
+
 PREDICTIONS = ("eps", "x0", "v", "score", "edm")
 
 
 class ModelAdapter:
     """Turns ``model`` (predicting ``prediction``) into ``eps``, ``data`` and ``score`` of ``(t, x)``.
 
-    ``t`` is a per-sample diffusion-time tensor of shape ``(batch,)``; coefficients are computed in float64
-    and cast to ``x``'s dtype. ``nfe`` counts network calls.
+        ``t`` is a per-sample diffusion-time tensor of shape ``(batch,)``; coefficients are computed in float64
+        and cast to ``x``'s dtype. An ``nn.Module`` is called in the dtype of its parameters (e.g. float16) and its
+    output cast back to the state's dtype. ``nfe`` counts network calls.
     """
 
     def __init__(self, model: Callable[[Tensor, Tensor], Tensor], process: Process, prediction: str) -> None:
@@ -47,6 +58,7 @@ class ModelAdapter:
         self.process = process
         self.prediction = prediction
         self.nfe = 0
+        self.model_dtype = _module_dtype(model)
 
     def _coef(self, t: Tensor, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         t64 = t.to(torch.float64)
@@ -57,10 +69,11 @@ class ModelAdapter:
 
     def _call(self, t64: Tensor, x: Tensor, alpha: Tensor, sigma: Tensor) -> Tensor:
         self.nfe += 1
+        dtype = self.model_dtype or x.dtype  # the network may run in float16/bfloat16; the state keeps its dtype
         if self.prediction == "edm":
-            out = self.model(x / alpha, (sigma / alpha).reshape(-1))
+            out = self.model((x / alpha).to(dtype), (sigma / alpha).reshape(-1).to(dtype))
         else:
-            out = self.model(x, self.process.model_time(t64).to(x.dtype))
+            out = self.model(x.to(dtype), self.process.model_time(t64).to(dtype))
         if not isinstance(out, Tensor) or out.shape != x.shape:
             got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
             raise ValueError(f"model(x, t) must return a tensor shaped like x {tuple(x.shape)}, got {got}")

@@ -39,6 +39,7 @@ class DiffusionSampler:
     """A registered diffusion sampler; subclasses implement :meth:`run`.
 
     ``denoise=True`` finishes every sampler with the denoiser at the last time (skipped where ``σ = 0`` already).
+    Sampling runs without autograd unless ``grad=True``.
 
     Class attributes: ``name``; ``stochastic``; ``nfe_per_step`` (network calls per step); ``order``
     (deterministic samplers: ODE order; stochastic: weak order); ``default_grid``; ``vp_only`` (formulas that
@@ -81,6 +82,7 @@ class DiffusionSampler:
         dtype: torch.dtype | None = None,
         grid_options: dict[str, Any] | None = None,
         denoise: bool = False,
+        grad: bool = False,
         **options: Any,
     ) -> Tensor:
         if not isinstance(process, Process):
@@ -93,13 +95,14 @@ class DiffusionSampler:
         times = resolve_grid(self.default_grid if grid is None else grid, process, steps, **(grid_options or {}))
         x, gens = self._initial(x_T, process, generator, seeds, device, dtype)
         reporter = Reporter(callback, progress, times.numel() - 1, self.name)
-        try:
-            x = self.run(adapter, process, x, times, gens, reporter, **options)
-        finally:
-            reporter.close()
-        t_end = float(times[-1])
-        if denoise and float(process.sigma(torch.tensor(t_end, dtype=torch.float64))) > 0:
-            x = adapter.data(per_sample(t_end, x), x)  # the jump to σ = 0: Tweedie's mean, one more NFE
+        with torch.set_grad_enabled(grad):
+            try:
+                x = self.run(adapter, process, x, times, gens, reporter, **options)
+            finally:
+                reporter.close()
+            t_end = float(times[-1])
+            if denoise and float(process.sigma(torch.tensor(t_end, dtype=torch.float64))) > 0:
+                x = adapter.data(per_sample(t_end, x), x)  # the jump to σ = 0: Tweedie's mean, one more NFE
         return x
 
     def _initial(
