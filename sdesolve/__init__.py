@@ -9,6 +9,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from sdesolve.factors import ClosedForm, ConstantFactor, IntegratingFactor
+from sdesolve.finite import NonFiniteError
 from sdesolve.hookspecs import hookimpl
 from sdesolve.plugins import get_stepper, plugin_records, register_plugin, registry, unregister_plugin
 from sdesolve.problem import SemilinearSDE
@@ -20,6 +21,7 @@ __all__ = [
     "ClosedForm",
     "ConstantFactor",
     "IntegratingFactor",
+    "NonFiniteError",
     "SemilinearSDE",
     "SolveContext",
     "SolveResult",

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from sdesolve.coefficients import DEFAULT_SUBDIVISIONS, GridCoefficients
+from sdesolve.finite import FiniteMonitor
 from sdesolve.noise import GaussianNoise, Noise, PathNoise
 from sdesolve.plugins import get_stepper
 from sdesolve.problem import SemilinearSDE
@@ -105,6 +106,7 @@ def integrate(
     trajectory: bool = False,
     subdivisions: int = DEFAULT_SUBDIVISIONS,
     callback: Callable[[int, Tensor], None] | None = None,
+    check_finite: bool = True,
     **stepper_options: Any,
 ) -> SolveResult:
     """Like :func:`solve`, returning a :class:`SolveResult` (with the number of ``N`` evaluations)."""
@@ -134,12 +136,17 @@ def integrate(
     state = stepper.init(ctx, x0)
     x = x0
     states = [x0] if trajectory else None
+    monitor = FiniteMonitor(x0.device) if check_finite else None
     for k in range(coef.n):
         x, state = stepper.step(ctx, k, x, state)
+        if monitor is not None:
+            monitor.update(k, x)
         if states is not None:
             states.append(x)
         if callback is not None:
             callback(k, x)
+    if monitor is not None:
+        monitor.check(lambda k: f"step {k} of {coef.n} (t = {coef.ts[k].item():g} → {coef.ts[k + 1].item():g})")
     traj = torch.stack(states) if states is not None else None
     return SolveResult(x=x, trajectory=traj, nfe=ctx.nfe, stepper=stepper)
 
@@ -155,6 +162,7 @@ def solve(
     trajectory: bool = False,
     subdivisions: int = DEFAULT_SUBDIVISIONS,
     callback: Callable[[int, Tensor], None] | None = None,
+    check_finite: bool = True,
     **stepper_options: Any,
 ) -> Tensor:
     """Integrate ``sde`` from ``x0`` at ``ts[0]`` over the step grid ``ts`` (each consecutive pair is a step).
@@ -172,6 +180,8 @@ def solve(
         trajectory: return all ``len(ts)`` states stacked on a new leading dimension.
         subdivisions: cells per step of the coefficient tables (per-sample midpoints interpolate them).
         callback: called as ``callback(k, x)`` after step ``k`` (no device synchronisation is implied).
+        check_finite: raise :class:`sdesolve.finite.NonFiniteError` naming the first step after which the state
+            held a NaN or an infinity (tracked on the device; one host read after the loop).
         **stepper_options: options of the stepper (e.g. ``distribution="uniform"``).
 
     Returns:
@@ -187,6 +197,7 @@ def solve(
         trajectory=trajectory,
         subdivisions=subdivisions,
         callback=callback,
+        check_finite=check_finite,
         **stepper_options,
     )
     return result.trajectory if trajectory else result.x

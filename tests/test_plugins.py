@@ -138,13 +138,13 @@ def test_sample_without_a_sampler_plugin_says_what_to_install(fresh_plugins, mon
 
 
 def test_diffusion_plugin_reaches_the_core_only_through_the_public_api() -> None:
-    """sdesolve_diffusion imports only sdesolve's public modules: the package, random, factors and reference."""
+    """sdesolve_diffusion imports only sdesolve's public modules: the package, random, factors, finite and reference."""
     import ast
     import pathlib
 
     import sdesolve_diffusion
 
-    allowed = {"sdesolve", "sdesolve.random", "sdesolve.factors", "sdesolve.reference"}
+    allowed = {"sdesolve", "sdesolve.random", "sdesolve.factors", "sdesolve.reference", "sdesolve.finite"}
     root = pathlib.Path(sdesolve_diffusion.__file__).parent
     for path in root.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

@@ -172,3 +172,12 @@ def test_callback_sees_every_step() -> None:
     assert seen == [0, 1, 2, 3]
     with pytest.raises(TypeError, match="callback must be a callable"):
         solve(tv_sde(), torch.zeros(2, 2, dtype=F64), [0.0, 1.0], callback=3)
+
+
+def test_non_finite_values_are_reported_with_their_step() -> None:
+    sde = sdesolve.SemilinearSDE(a=-1.0, nonlinear=lambda t, x: torch.where(t[:, None] > 0.55, x, x / 0), g=1.0)
+    with pytest.raises(sdesolve.NonFiniteError, match=r"first appeared after step 5 of 10 \(t = 0.5 → 0.4\)") as info:
+        solve(sde, torch.ones(3, 2, dtype=F64), torch.linspace(1, 0, 11, dtype=F64), "euler_maruyama")
+    assert info.value.step == 5
+    out = solve(sde, torch.ones(3, 2, dtype=F64), torch.linspace(1, 0, 11, dtype=F64), check_finite=False)
+    assert not torch.isfinite(out).all()

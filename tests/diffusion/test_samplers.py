@@ -239,3 +239,13 @@ def test_exact_moments_of_the_target(mixture2d) -> None:
     mean, cov = mixture2d.moments(0.8, 0.6)
     assert torch.allclose(draws.mean(0), mean, atol=0.01)
     assert torch.allclose(torch.cov(draws.T), cov, atol=0.01)
+
+
+@pytest.mark.parametrize("sampler", ["ddim", "ddram", "edm_heun", "li_accelerated_sde"])
+def test_samplers_report_the_step_where_values_became_non_finite(sampler) -> None:
+    def exploding(x, t):  # finite at first, NaN once t < 0.5
+        return torch.where(t[:, None] > 0.5, torch.tanh(x), x * float("nan"))
+
+    with pytest.raises(sdesolve.NonFiniteError, match=r"first appeared after step \d+ of 10 \(t = ") as info:
+        sdesolve.sample(exploding, (4, 2), sampler, steps=10, grid="uniform")
+    assert 0 < info.value.step < 10

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from sdesolve.finite import FiniteMonitor
 from sdesolve.random import check_generators, generators_from_seeds, randn
 from sdesolve_diffusion.adapters import ModelAdapter
 from sdesolve_diffusion.grids import resolve_grid
@@ -20,16 +21,29 @@ __all__ = ["DiffusionSampler", "Reporter"]
 class Reporter:
     """Progress bar and user callback, called once per step."""
 
-    def __init__(self, callback: Callable[[dict[str, Any]], None] | None, progress: bool, total: int, name: str):
+    def __init__(self, callback: Callable[[dict[str, Any]], None] | None, progress: bool, times: Tensor, name: str):
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable as callback(info: dict), got {type(callback).__name__}")
         self.callback = callback
-        self.bar = tqdm(total=total, desc=name, disable=not progress, leave=False)
+        self.times = times
+        self.bar = tqdm(total=times.numel() - 1, desc=name, disable=not progress, leave=False)
+        self.monitor: FiniteMonitor | None = None
 
     def __call__(self, i: int, t: float, x: Tensor, **extra: Any) -> None:
+        if self.monitor is None:
+            self.monitor = FiniteMonitor(x.device)
+        self.monitor.update(i, x)
         self.bar.update(1)
         if self.callback is not None:
             self.callback({"i": i, "t": t, "x": x, **extra})
+
+    def check(self) -> None:
+        """Raise :class:`sdesolve.NonFiniteError` naming the first step that produced NaN/inf (one host read)."""
+        if self.monitor is not None:
+            n = self.times.numel() - 1
+            self.monitor.check(
+                lambda k: f"step {k} of {n} (t = {float(self.times[k]):g} → {float(self.times[k + 1]):g})"
+            )
 
     def close(self) -> None:
         self.bar.close()
@@ -94,12 +108,13 @@ class DiffusionSampler:
         adapter = ModelAdapter(model, process, prediction)
         times = resolve_grid(self.default_grid if grid is None else grid, process, steps, **(grid_options or {}))
         x, gens = self._initial(x_T, process, generator, seeds, device, dtype)
-        reporter = Reporter(callback, progress, times.numel() - 1, self.name)
+        reporter = Reporter(callback, progress, times, self.name)
         with torch.set_grad_enabled(grad):
             try:
                 x = self.run(adapter, process, x, times, gens, reporter, **options)
             finally:
                 reporter.close()
+            reporter.check()
             t_end = float(times[-1])
             if denoise and float(process.sigma(torch.tensor(t_end, dtype=torch.float64))) > 0:
                 x = adapter.data(per_sample(t_end, x), x)  # the jump to σ = 0: Tweedie's mean, one more NFE
