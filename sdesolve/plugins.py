@@ -12,9 +12,10 @@ Environment variables:
   to an empty string to load no external plugin.
 * ``SDESOLVE_DISABLE_PLUGINS``: comma-separated entry-point names never to load.
 
-A plugin that fails to import, whose hooks do not match the specifications (strict ``check_pending``), or
-whose hook raises is reported (:func:`plugin_records`, ``sdesolve plugins``, a warning) and left out; the
-others load normally. Two plugins registering the same name raise :class:`DuplicateNameError` naming both.
+A plugin that fails to import, whose hooks do not match the specifications (strict ``check_pending``), whose
+hook raises, or that registers a name another plugin already holds is reported (:func:`plugin_records`,
+``sdesolve plugins``, a ``RuntimeWarning`` naming both plugins for a duplicate) and left out; the others load
+normally. :func:`register_plugin` is strict: it raises (:class:`DuplicateNameError` naming both plugins).
 """
 
 from __future__ import annotations
@@ -122,6 +123,19 @@ class Registry:
             )
         self.items[kind][name] = obj
         self.owners[kind][name] = plugin
+
+    def clash(self, kind: str, names: list[str], plugin: str) -> str | None:
+        """The duplicate-name error ``names`` would raise for ``plugin``, or ``None``."""
+        seen: set[str] = set()
+        for name in names:
+            owner = self.owners[kind].get(name) or (plugin if name in seen else None)
+            if owner is not None:
+                return (
+                    f"{kind} {name!r} is registered by both plugin {owner!r} and plugin {plugin!r}; the latter was "
+                    f"left out (uninstall one of them or skip one with {ENV_DISABLE}=<entry-point name>)"
+                )
+            seen.add(name)
+        return None
 
     @property
     def steppers(self) -> dict[str, type[Stepper]]:
@@ -248,6 +262,11 @@ class _State:
                         f"sdesolve plugin {impl.plugin_name!r}: {record.hook_error}", RuntimeWarning, stacklevel=2
                     )
                     continue
+                clash = reg.clash(kind, [name for name, _ in sink], impl.plugin_name)
+                if clash is not None:  # left out whole, reported, the others stay loaded
+                    record.hook_error = clash
+                    warnings.warn(f"sdesolve plugin {impl.plugin_name!r}: {clash}", RuntimeWarning, stacklevel=2)
+                    continue
                 for name, obj in sink:
                     reg.add(kind, name, obj, impl.plugin_name)
                     record.registers.setdefault(kind, []).append(name)
@@ -299,11 +318,13 @@ def register_plugin(plugin: Any, name: str | None = None) -> str:
         raise
     state.records[plugin_name] = PluginRecord(plugin_name, builtin=False)
     state.registry = None
-    try:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         registry()
-    except DuplicateNameError:
+    error = state.records[plugin_name].hook_error
+    if error is not None:  # strict: a plugin registered by hand that cannot be used is an error
         unregister_plugin(plugin_name)
-        raise
+        raise (DuplicateNameError if "registered by both" in error else PluginError)(error)
     return plugin_name
 
 

@@ -68,14 +68,20 @@ def test_entry_point_plugins_load_and_failures_are_isolated(fresh_plugins, monke
         assert name in text
 
 
-def test_duplicate_names_fail_naming_both_plugins(fresh_plugins, monkeypatch) -> None:
-    _fake_entry_points(monkeypatch, ("dup", "tests.plugin_fixtures:duplicate_heun"))
-    with pytest.raises(
-        plugins.DuplicateNameError,
+def test_duplicate_names_are_reported_naming_both_plugins_and_leave_the_others(fresh_plugins, monkeypatch) -> None:
+    _fake_entry_points(
+        monkeypatch, ("dup", "tests.plugin_fixtures:duplicate_heun"), ("good", "tests.plugin_fixtures:good")
+    )
+    with pytest.warns(
+        RuntimeWarning,
         match=r"stepper 'heun' is registered by both plugin "
         r"'sdesolve.steppers.heun' and plugin 'dup'",
     ):
-        plugins.registry()
+        reg = plugins.registry()
+    assert reg.owners["stepper"]["heun"] == "sdesolve.steppers.heun"  # the first holder keeps it
+    assert "euler_copy" in reg.steppers and BUILTINS <= set(reg.steppers)
+    records = {r.name: r for r in plugins.plugin_records()}
+    assert "registered by both" in records["dup"].error and records["dup"].registers == {}
 
 
 def test_env_vars_restrict_and_disable_external_plugins(fresh_plugins, monkeypatch) -> None:
@@ -107,12 +113,17 @@ def test_register_plugin_at_run_time_is_strict(fresh_plugins) -> None:
     assert "euler_copy" not in plugins.registry().steppers
 
 
-def test_invalid_stepper_classes_are_reported(fresh_plugins) -> None:
-    with pytest.warns(RuntimeWarning, match="expects a subclass of sdesolve.Stepper"):
+def test_invalid_stepper_classes_are_refused(fresh_plugins, monkeypatch) -> None:
+    with pytest.raises(plugins.PluginError, match=r"expects a subclass of sdesolve\.Stepper"):
         plugins.register_plugin(plugin_fixtures.NotAStepper(), name="not_a_stepper")
+    assert not plugins.plugin_manager().has_plugin("not_a_stepper")
+    _fake_entry_points(monkeypatch, ("not_a_stepper", "tests.plugin_fixtures:not_a_stepper"))
+    plugins.reset()
+    with pytest.warns(RuntimeWarning, match=r"expects a subclass of sdesolve\.Stepper"):
+        reg = plugins.registry()
     records = {r.name: r for r in plugins.plugin_records()}
     assert "expects a subclass" in records["not_a_stepper"].error
-    assert BUILTINS <= set(plugins.registry().steppers)
+    assert BUILTINS <= set(reg.steppers)
 
 
 def test_third_party_stepper_gets_the_conformance_suite(fresh_plugins) -> None:
