@@ -7,10 +7,6 @@ peer's schedule tables cast to float64 (the peers build them in float32).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import types
-
 import pytest
 import torch
 from sdesolve_diffusion import DiscreteProcess
@@ -25,25 +21,12 @@ diffusers = pytest.importorskip("diffusers")
 
 
 def _load_kdiffusion_sampling():
-    """k_diffusion.sampling without importing the k_diffusion package (whose __init__ needs torchvision, clip,
-    wandb, ...): the module only uses ``utils.append_dims`` from its package."""
-    spec = importlib.util.find_spec("k_diffusion")
-    if spec is None or not spec.submodule_search_locations:
+    """k_diffusion.sampling, loaded on its own (see ``sdesolve_diffusion.lab.methods.load_kdiffusion_sampling``)."""
+    from sdesolve_diffusion.lab.methods import load_kdiffusion_sampling
+
+    module = load_kdiffusion_sampling()
+    if module is None:
         pytest.skip("k-diffusion is not installed (pip install --no-deps k-diffusion)")
-    root = spec.submodule_search_locations[0]
-    package = types.ModuleType("_kdiff")
-    package.__path__ = [root]
-    utils = types.ModuleType("_kdiff.utils")
-
-    def append_dims(x, target_dims):
-        return x[(...,) + (None,) * (target_dims - x.ndim)]
-
-    utils.append_dims = append_dims
-    sys.modules.setdefault("_kdiff", package)
-    sys.modules.setdefault("_kdiff.utils", utils)
-    loader = importlib.util.spec_from_file_location("_kdiff.sampling", f"{root}/sampling.py")
-    module = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(module)
     return module
 
 
