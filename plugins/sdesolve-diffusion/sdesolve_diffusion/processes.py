@@ -438,6 +438,36 @@ class DiscreteProcess(_VPType):
         return process
 
     @classmethod
+    def from_diffusers(cls, scheduler_or_config: Any) -> DiscreteProcess:
+        """The β schedule of a diffusers scheduler (an instance, or its ``config`` mapping), in float64.
+
+        Supports ``trained_betas`` and ``beta_schedule`` ``linear``, ``scaled_linear`` and ``squaredcos_cap_v2``
+        (the schedules of DDPM, Stable Diffusion and improved DDPM); anything else is refused by name.
+        """
+        config = getattr(scheduler_or_config, "config", scheduler_or_config)
+        get = config.get if hasattr(config, "get") else (lambda k, d=None: getattr(config, k, d))
+        if get("rescale_betas_zero_snr", False):
+            raise ValueError(
+                "rescale_betas_zero_snr=True schedules end at ᾱ_T = 0 (σ/α infinite) and are not supported"
+            )
+        T = int(get("num_train_timesteps", 1000))
+        trained = get("trained_betas", None)
+        if trained is not None:
+            return cls(_f64(trained), name="diffusers")
+        schedule = get("beta_schedule", "linear")
+        start, end = float(get("beta_start", 1e-4)), float(get("beta_end", 0.02))
+        if schedule == "linear":
+            return cls(torch.linspace(start, end, T, dtype=_F64), name="diffusers")
+        if schedule == "scaled_linear":
+            return cls(torch.linspace(start**0.5, end**0.5, T, dtype=_F64) ** 2, name="diffusers")
+        if schedule == "squaredcos_cap_v2":
+            return cls.cosine(T)
+        raise ValueError(
+            f"beta_schedule {schedule!r} is not supported; expected 'linear', 'scaled_linear', 'squaredcos_cap_v2' "
+            "or trained_betas (or pass the scheduler's alphas_cumprod to DiscreteProcess.from_alphas_cumprod)"
+        )
+
+    @classmethod
     def linear(cls, T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> DiscreteProcess:
         """DDPM's linear schedule (diffusers ``beta_schedule="linear"``)."""
         return cls(torch.linspace(beta_start, beta_end, T, dtype=_F64), name="discrete")
