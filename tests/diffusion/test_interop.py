@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-import sdesolve
 from sdesolve_diffusion import DiscreteProcess, GaussianMixture
 from sdesolve_diffusion import kdiffusion as kdiff
+
+import sdesolve
 
 F64 = torch.float64
 diffusers = pytest.importorskip("diffusers")
@@ -25,8 +25,10 @@ def _sigmas(n: int, zero: bool = True) -> torch.Tensor:
     return torch.cat([sig, torch.zeros(1, dtype=F64)]) if zero else sig
 
 
-@pytest.mark.parametrize("ours,theirs", [("edm_heun", "sample_heun"), ("dpm_solver_2", "sample_dpm_2"),
-                                         ("dpm_solver_pp_2m", "sample_dpmpp_2m")])
+@pytest.mark.parametrize(
+    "ours,theirs",
+    [("edm_heun", "sample_heun"), ("dpm_solver_2", "sample_dpm_2"), ("dpm_solver_pp_2m", "sample_dpmpp_2m")],
+)
 def test_k_diffusion_signature_functions_match_k_diffusion(ours, theirs, denoiser) -> None:
     from sdesolve_diffusion.lab.methods import load_kdiffusion_sampling
 
@@ -55,8 +57,9 @@ def test_every_sampler_has_a_k_diffusion_signature_function(name, denoiser) -> N
         with pytest.raises(ValueError, match="variance-preserving"):
             fn(model, x, _sigmas(6), extra_args={"cond": 1}, callback=seen.append)
         return
-    out = fn(model, x, _sigmas(6), extra_args={"cond": 1}, callback=seen.append,
-             generator=torch.Generator().manual_seed(0))
+    out = fn(
+        model, x, _sigmas(6), extra_args={"cond": 1}, callback=seen.append, generator=torch.Generator().manual_seed(0)
+    )
     assert out.shape == x.shape and torch.isfinite(out).all()
     assert set(extra_seen) == {1} and [d["i"] for d in seen] == list(range(5))
     assert set(seen[0]) == {"x", "i", "sigma", "sigma_hat", "denoised"}
@@ -65,12 +68,15 @@ def test_every_sampler_has_a_k_diffusion_signature_function(name, denoiser) -> N
         kdiff.sample_no_such_sampler  # noqa: B018
 
 
-@pytest.mark.parametrize("config", [
-    {"beta_schedule": "linear"},
-    {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012},
-    {"beta_schedule": "squaredcos_cap_v2"},
-    {"trained_betas": torch.linspace(1e-4, 0.03, 500).tolist(), "num_train_timesteps": 500},
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"beta_schedule": "linear"},
+        {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012},
+        {"beta_schedule": "squaredcos_cap_v2"},
+        {"trained_betas": torch.linspace(1e-4, 0.03, 500).tolist(), "num_train_timesteps": 500},
+    ],
+)
 def test_diffusers_beta_schedules_become_discrete_processes(config) -> None:
     scheduler = diffusers.DDPMScheduler(**config)
     process = DiscreteProcess.from_diffusers(scheduler.config)
