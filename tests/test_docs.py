@@ -23,9 +23,17 @@ def test_every_hook_is_documented(hook: str) -> None:
 
 
 @pytest.mark.parametrize("stepper", sorted(sdesolve.steppers()))
-def test_every_stepper_is_documented(stepper: str) -> None:
-    text = _text("steppers.md")
-    assert (f"`{stepper}`" in text and f"## {stepper}" in text) or f"`{stepper}` (plugin" in text, stepper
+def test_every_stepper_has_a_page(stepper: str) -> None:
+    page = DOCS / "steppers" / f"{stepper}.md"
+    assert page.exists(), f"{stepper} has no page docs/steppers/{stepper}.md"
+    assert f"`{stepper}`" in page.read_text() and f"steppers/{stepper}.md" in _text("steppers.md")
+
+
+@pytest.mark.parametrize("sampler", sorted(sdesolve.registry().items["sampler"]))
+def test_every_sampler_has_a_page(sampler: str) -> None:
+    page = DOCS / "samplers" / f"{sampler}.md"
+    assert page.exists(), f"{sampler} has no page docs/samplers/{sampler}.md"
+    assert "NFE per step" in page.read_text() and f"samplers/{sampler}.md" in _text("diffusion.md")
 
 
 @pytest.mark.parametrize(
