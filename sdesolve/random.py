@@ -1,7 +1,9 @@
 """Random draws from one ``torch.Generator`` or from one generator per sample.
 
 With a list of generators (one per batch item, e.g. from per-sample seeds) sample ``i`` depends only on its own
-generator, so results do not change with the batch size or the sample's position in the batch.
+generator, so results do not change with the batch size or the sample's position in the batch. CPU generators may
+feed a state on any device: the numbers are drawn on the CPU and copied, so a CUDA run sees the same noise as a
+CPU run (device generators are faster but produce a different stream).
 """
 
 from __future__ import annotations
@@ -16,18 +18,30 @@ __all__ = ["Generators", "check_generators", "generators_from_seeds", "rand", "r
 Generators = torch.Generator | Sequence[torch.Generator] | None
 
 
+def _where(generator: Generators, device: torch.device) -> torch.device:
+    """Draw on the generators' device: CPU generators feed any device (the same numbers everywhere)."""
+    first = generator if isinstance(generator, torch.Generator) else (generator[0] if generator else None)
+    return torch.device("cpu") if first is not None and first.device.type == "cpu" else torch.device(device)
+
+
 def randn(shape: Sequence[int], generator: Generators, device: torch.device, dtype: torch.dtype) -> Tensor:
     """Standard normals of ``shape`` (``shape[0]`` is the batch when ``generator`` is a list)."""
+    where = _where(generator, device)
     if generator is None or isinstance(generator, torch.Generator):
-        return torch.randn(tuple(shape), generator=generator, device=device, dtype=dtype)
-    return torch.stack([torch.randn(tuple(shape[1:]), generator=g, device=device, dtype=dtype) for g in generator])
+        out = torch.randn(tuple(shape), generator=generator, device=where, dtype=dtype)
+    else:
+        out = torch.stack([torch.randn(tuple(shape[1:]), generator=g, device=where, dtype=dtype) for g in generator])
+    return out.to(device, non_blocking=True)
 
 
 def rand(count: int, generator: Generators, device: torch.device, dtype: torch.dtype) -> Tensor:
     """``count`` uniforms on ``[0, 1)`` (one per sample from its own generator when given a list)."""
+    where = _where(generator, device)
     if generator is None or isinstance(generator, torch.Generator):
-        return torch.rand(count, generator=generator, device=device, dtype=dtype)
-    return torch.cat([torch.rand(1, generator=g, device=device, dtype=dtype) for g in generator])
+        out = torch.rand(count, generator=generator, device=where, dtype=dtype)
+    else:
+        out = torch.cat([torch.rand(1, generator=g, device=where, dtype=dtype) for g in generator])
+    return out.to(device, non_blocking=True)
 
 
 def generators_from_seeds(seeds: Sequence[int], device: torch.device | str) -> list[torch.Generator]:
@@ -55,7 +69,8 @@ def check_generators(generator: Generators, batch: int, device: torch.device, na
     for g in gens:
         if not isinstance(g, torch.Generator):
             raise TypeError(f"{name} must be a torch.Generator or a list of them, got an item {type(g).__name__}")
-        if g.device.type != device.type:
+        if g.device.type not in ("cpu", device.type):
             raise ValueError(
-                f"{name} is on device {g.device} but the state is on {device}; create it on the state's device"
+                f"{name} is on device {g.device} but the state is on {device}; create it on the state's device "
+                "(or on the CPU: CPU generators feed any device, identically)"
             )

@@ -140,7 +140,7 @@ class DiffusionSampler:
             seeds = list(seeds)
             if len(seeds) != x.shape[0]:
                 raise ValueError(f"seeds holds {len(seeds)} seeds for a batch of {x.shape[0]}; give one per sample")
-            generator = generators_from_seeds(seeds, x.device)
+            generator = generators_from_seeds(seeds, "cpu")  # CPU streams: the same noise on every device
         check_generators(generator, x.shape[0], x.device)
         if draw:
             x = randn(x.shape, generator, x.device, x.dtype) * process.prior_std
