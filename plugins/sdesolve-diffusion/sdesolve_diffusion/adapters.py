@@ -79,50 +79,34 @@ class ModelAdapter:
             raise ValueError(f"model(x, t) must return a tensor shaped like x {tuple(x.shape)}, got {got}")
         return out.to(x.dtype)
 
-    def data(self, t: Tensor, x: Tensor) -> Tensor:
-        """The denoiser ``x̂₀(t, x)``."""
+    def _predict(self, t: Tensor, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """``(x̂₀, ε̂, σ, raw output)`` from one network call (consistent: ``x = α x̂₀ + σ ε̂``)."""
         t64, alpha, sigma = self._coef(t, x)
         out = self._call(t64, x, alpha, sigma)
         p = self.prediction
-        if p in ("x0", "edm"):
-            return out
         if p == "eps":
-            return (x - sigma * out) / alpha
+            return (x - sigma * out) / alpha, out, sigma, out
+        if p in ("x0", "edm"):
+            return out, (x - alpha * out) / sigma, sigma, out
         if p == "v":
-            return (alpha * x - sigma * out) / (alpha**2 + sigma**2)
-        return (x + sigma**2 * out) / alpha
+            norm = alpha**2 + sigma**2
+            return (alpha * x - sigma * out) / norm, (sigma * x + alpha * out) / norm, sigma, out
+        return (x + sigma**2 * out) / alpha, -sigma * out, sigma, out
+
+    def data(self, t: Tensor, x: Tensor) -> Tensor:
+        """The denoiser ``x̂₀(t, x)``."""
+        return self._predict(t, x)[0]
 
     def eps(self, t: Tensor, x: Tensor) -> Tensor:
         """The noise prediction ``ε̂(t, x)``."""
-        t64, alpha, sigma = self._coef(t, x)
-        out = self._call(t64, x, alpha, sigma)
-        p = self.prediction
-        if p == "eps":
-            return out
-        if p in ("x0", "edm"):
-            return (x - alpha * out) / sigma
-        if p == "v":
-            return (sigma * x + alpha * out) / (alpha**2 + sigma**2)
-        return -sigma * out
+        return self._predict(t, x)[1]
 
     def data_and_eps(self, t: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
-        """``(x̂₀, ε̂)`` from one network call (consistent: ``x = α x̂₀ + σ ε̂``)."""
-        t64, alpha, sigma = self._coef(t, x)
-        out = self._call(t64, x, alpha, sigma)
-        p = self.prediction
-        if p == "eps":
-            return (x - sigma * out) / alpha, out
-        if p in ("x0", "edm"):
-            return out, (x - alpha * out) / sigma
-        if p == "v":
-            norm = alpha**2 + sigma**2
-            return (alpha * x - sigma * out) / norm, (sigma * x + alpha * out) / norm
-        return (x + sigma**2 * out) / alpha, -sigma * out
+        """``(x̂₀, ε̂)`` from one network call."""
+        x0, eps, _, _ = self._predict(t, x)
+        return x0, eps
 
     def score(self, t: Tensor, x: Tensor) -> Tensor:
-        """The score ``∇log p_t(x)``."""
-        if self.prediction == "score":
-            t64, alpha, sigma = self._coef(t, x)
-            return self._call(t64, x, alpha, sigma)
-        _, _, sigma = self._coef(t, x)
-        return -self.eps(t, x) / sigma
+        """The score ``∇log p_t(x)`` (``-ε̂/σ``, or the network's output for ``prediction="score"``)."""
+        _, eps, sigma, out = self._predict(t, x)
+        return out if self.prediction == "score" else -eps / sigma

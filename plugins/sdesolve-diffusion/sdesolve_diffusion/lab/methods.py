@@ -19,6 +19,7 @@ from torch import Tensor
 import sdesolve
 from sdesolve.reference import brownian_interval, sdeint_reference
 from sdesolve_diffusion.lab.problem import LabProblem
+from sdesolve_diffusion.samplers.base import per_sample
 
 __all__ = ["Method", "our_methods", "peer_methods"]
 
@@ -32,10 +33,6 @@ class Method:
     stochastic: bool
     run: Callable[..., tuple[Tensor, int]]
     path: bool = False  # accepts a shared Brownian path
-
-
-def _per_sample(t: float, x: Tensor) -> Tensor:
-    return torch.full((x.shape[0],), float(t), dtype=_F64, device=x.device)
 
 
 # --- sdesolve -----------------------------------------------------------------------------------------------------
@@ -80,7 +77,7 @@ def _torchsde(method: str, nfe: int) -> Method:
         if bm is None:
             bm = brownian_interval(span, tuple(x_T.shape), seed=seed, dtype=x_T.dtype, levy_area=method == "srk")
         x = sdeint_reference(sde, x_T, span, bm, method=method, dt=(pb.t_max - pb.t_end) / steps)
-        return ad.data(_per_sample(pb.t_end, x), x), model.calls
+        return ad.data(per_sample(pb.t_end, x), x), model.calls
 
     return Method(f"torchsde:{method}", "torchsde", True, run, path=True)
 
@@ -109,7 +106,7 @@ def _torchdiffeq(method: str, nfe: int | None) -> Method:
             steps = max(1, (budget - 1) // nfe)
             grid = sdesolve.registry().get("grid", "edm")(pb.process, steps, t_min=pb.t_end)
             x = torchdiffeq.odeint(rhs, x_T, grid, method=method)[-1]
-        return ad.data(_per_sample(pb.t_end, x), x), model.calls
+        return ad.data(per_sample(pb.t_end, x), x), model.calls
 
     return Method(f"torchdiffeq:{method}", "torchdiffeq", False, run)
 
