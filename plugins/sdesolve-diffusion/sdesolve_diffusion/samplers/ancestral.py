@@ -16,9 +16,7 @@ from typing import Any
 from torch import Tensor
 
 from sdesolve.random import randn
-from sdesolve_diffusion.adapters import ModelAdapter
-from sdesolve_diffusion.processes import Process
-from sdesolve_diffusion.samplers.base import DiffusionSampler, Reporter, per_sample
+from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext, per_sample
 
 __all__ = ["DDIM", "DDPM"]
 
@@ -29,27 +27,19 @@ def _check_eta(eta: Any) -> float:
     return float(eta)
 
 
-def _ancestral(
-    adapter: ModelAdapter,
-    process: Process,
-    x: Tensor,
-    times: Tensor,
-    generator: Any,
-    report: Reporter,
-    eta: float,
-) -> Tensor:
-    alpha = process.alpha(times).tolist()
-    sigma = process.sigma(times).tolist()
-    for k in range(times.numel() - 1):
-        t = float(times[k])
-        x0, eps = adapter.data_and_eps(per_sample(t, x), x)
+def _ancestral(ctx: SamplingContext, x: Tensor, eta: float) -> Tensor:
+    alpha = ctx.process.alpha(ctx.times).tolist()
+    sigma = ctx.process.sigma(ctx.times).tolist()
+    for k in range(ctx.times.numel() - 1):
+        t = float(ctx.times[k])
+        x0, eps = ctx.adapter.data_and_eps(per_sample(t, x), x)
         a_t, s_t, a_s, s_s = alpha[k], sigma[k], alpha[k + 1], sigma[k + 1]
         ratio = (a_t * s_s) / (a_s * s_t)
         nu = eta * s_s * math.sqrt(max(0.0, 1.0 - ratio * ratio))
         x = a_s * x0 + math.sqrt(max(s_s * s_s - nu * nu, 0.0)) * eps
         if nu > 0:
-            x = x + nu * randn(x.shape, generator, x.device, x.dtype)
-        report(k, float(times[k + 1]), x, denoised=x0)
+            x = x + nu * randn(x.shape, ctx.generator, x.device, x.dtype)
+        ctx.report(k, float(ctx.times[k + 1]), x, denoised=x0)
     return x
 
 
@@ -64,16 +54,12 @@ class DDIM(DiffusionSampler):
 
     def run(
         self,
-        adapter: ModelAdapter,
-        process: Process,
+        ctx: SamplingContext,
         x: Tensor,
-        times: Tensor,
-        generator: Any,
-        report: Reporter,
         *,
         eta: float = 0.0,
     ) -> Tensor:
-        return _ancestral(adapter, process, x, times, generator, report, _check_eta(eta))
+        return _ancestral(ctx, x, _check_eta(eta))
 
 
 class DDPM(DiffusionSampler):
@@ -94,28 +80,24 @@ class DDPM(DiffusionSampler):
 
     def run(
         self,
-        adapter: ModelAdapter,
-        process: Process,
+        ctx: SamplingContext,
         x: Tensor,
-        times: Tensor,
-        generator: Any,
-        report: Reporter,
         *,
         variance: str = "posterior",
     ) -> Tensor:
         if variance == "posterior":
-            return _ancestral(adapter, process, x, times, generator, report, 1.0)
+            return _ancestral(ctx, x, 1.0)
         if variance != "seeds":
             raise ValueError(f"variance must be 'posterior' or 'seeds', got {variance!r}")
-        if not process.variance_preserving:
+        if not ctx.process.variance_preserving:
             raise ValueError("ddpm variance='seeds' needs a variance-preserving process (α² + σ² = 1)")
-        log_abar = (2 * process.log_alpha(times)).tolist()
-        for k in range(times.numel() - 1):
-            t = float(times[k])
+        log_abar = (2 * ctx.process.log_alpha(ctx.times)).tolist()
+        for k in range(ctx.times.numel() - 1):
+            t = float(ctx.times[k])
             a = math.exp(log_abar[k] - log_abar[k + 1])
-            score = adapter.score(per_sample(t, x), x)
+            score = ctx.adapter.score(per_sample(t, x), x)
             x = (x + (1 - a) * score) / math.sqrt(a) + math.sqrt((1 - a) / a) * randn(
-                x.shape, generator, x.device, x.dtype
+                x.shape, ctx.generator, x.device, x.dtype
             )
-            report(k, float(times[k + 1]), x)
+            ctx.report(k, float(ctx.times[k + 1]), x)
         return x

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor
@@ -15,7 +15,7 @@ from sdesolve_diffusion.adapters import ModelAdapter
 from sdesolve_diffusion.grids import resolve_grid
 from sdesolve_diffusion.processes import Process
 
-__all__ = ["DiffusionSampler", "Reporter"]
+__all__ = ["DiffusionSampler", "Reporter", "SamplingContext"]
 
 
 class Reporter:
@@ -47,6 +47,16 @@ class Reporter:
 
     def close(self) -> None:
         self.bar.close()
+
+
+class SamplingContext(NamedTuple):
+    """What a sampler's :meth:`DiffusionSampler.run` works with, besides the state."""
+
+    adapter: ModelAdapter
+    process: Process
+    times: Tensor  # decreasing float64 diffusion times
+    generator: Any  # a generator, one per sample, or None
+    report: Reporter
 
 
 class DiffusionSampler:
@@ -111,7 +121,7 @@ class DiffusionSampler:
         reporter = Reporter(callback, progress, times, self.name)
         with torch.set_grad_enabled(grad):
             try:
-                x = self.run(adapter, process, x, times, gens, reporter, **options)
+                x = self.run(SamplingContext(adapter, process, times, gens, reporter), x, **options)
             finally:
                 reporter.close()
             reporter.check()
@@ -148,14 +158,12 @@ class DiffusionSampler:
 
     def run(
         self,
-        adapter: ModelAdapter,
-        process: Process,
+        ctx: SamplingContext,
         x: Tensor,
-        times: Tensor,
-        generator: Any,
-        report: Reporter,
         **options: Any,
     ) -> Tensor:
+        """Advance ``x`` over ``ctx.times``, calling ``ctx.report(i, t, x)`` after every step; return ``x`` at the
+        last time (``denoise`` is handled by the caller)."""
         raise NotImplementedError
 
 

@@ -13,7 +13,6 @@ A grid that ends where ``σ = 0`` (a DDPM table's ``t = 0``) finishes with an Eu
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -21,7 +20,7 @@ from torch import Tensor
 from sdesolve.random import randn
 from sdesolve_diffusion.adapters import ModelAdapter
 from sdesolve_diffusion.processes import Process
-from sdesolve_diffusion.samplers.base import DiffusionSampler, Reporter, per_sample
+from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext, per_sample
 
 __all__ = ["DPMSolver2", "DPMSolverPP2M", "EDMHeun"]
 
@@ -58,12 +57,8 @@ class EDMHeun(DiffusionSampler):
 
     def run(
         self,
-        adapter: ModelAdapter,
-        process: Process,
+        ctx: SamplingContext,
         x: Tensor,
-        times: Tensor,
-        generator: Any,
-        report: Reporter,
         *,
         S_churn: float = 0.0,
         S_min: float = 0.0,
@@ -72,28 +67,28 @@ class EDMHeun(DiffusionSampler):
     ) -> Tensor:
         if S_churn < 0 or S_noise < 0:
             raise ValueError(f"S_churn and S_noise must be >= 0, got {S_churn}, {S_noise}")
-        sc = _Scaled(adapter, process)
-        sig, alpha = _levels(process, times)
-        n = times.numel() - 1
+        sc = _Scaled(ctx.adapter, ctx.process)
+        sig, alpha = _levels(ctx.process, ctx.times)
+        n = ctx.times.numel() - 1
         y = x / alpha[0]
         for i in range(n):
             s_cur, s_next = sig[i], sig[i + 1]
             gamma = min(S_churn / n, math.sqrt(2) - 1) if S_min <= s_cur <= S_max else 0.0
             s_hat = s_cur * (1 + gamma)
-            t_hat = float(times[i]) if gamma == 0 else sc.time(s_hat)
+            t_hat = float(ctx.times[i]) if gamma == 0 else sc.time(s_hat)
             if S_churn > 0:
-                z = randn(y.shape, generator, y.device, y.dtype)
+                z = randn(y.shape, ctx.generator, y.device, y.dtype)
                 if gamma > 0:
                     y = y + math.sqrt(s_hat**2 - s_cur**2) * S_noise * z
             den = sc.denoise(t_hat, y)
             d = (y - den) / s_hat
             y_next = y + d * (s_next - s_hat)
             if s_next > 0:
-                den2 = sc.denoise(float(times[i + 1]), y_next)
+                den2 = sc.denoise(float(ctx.times[i + 1]), y_next)
                 d2 = (y_next - den2) / s_next
                 y_next = y + (d + d2) / 2 * (s_next - s_hat)
             y = y_next
-            report(i, float(times[i + 1]), alpha[i + 1] * y, denoised=den)
+            ctx.report(i, float(ctx.times[i + 1]), alpha[i + 1] * y, denoised=den)
         return alpha[-1] * y
 
 
@@ -108,19 +103,15 @@ class DPMSolver2(DiffusionSampler):
 
     def run(
         self,
-        adapter: ModelAdapter,
-        process: Process,
+        ctx: SamplingContext,
         x: Tensor,
-        times: Tensor,
-        generator: Any,
-        report: Reporter,
     ) -> Tensor:
-        sc = _Scaled(adapter, process)
-        sig, alpha = _levels(process, times)
+        sc = _Scaled(ctx.adapter, ctx.process)
+        sig, alpha = _levels(ctx.process, ctx.times)
         y = x / alpha[0]
-        for i in range(times.numel() - 1):
+        for i in range(ctx.times.numel() - 1):
             s_cur, s_next = sig[i], sig[i + 1]
-            den = sc.denoise(float(times[i]), y)
+            den = sc.denoise(float(ctx.times[i]), y)
             d = (y - den) / s_cur
             if s_next == 0:
                 y = y + d * (s_next - s_cur)
@@ -129,7 +120,7 @@ class DPMSolver2(DiffusionSampler):
                 y2 = y + d * (s_mid - s_cur)
                 d2 = (y2 - sc.denoise(sc.time(s_mid), y2)) / s_mid
                 y = y + d2 * (s_next - s_cur)
-            report(i, float(times[i + 1]), alpha[i + 1] * y, denoised=den)
+            ctx.report(i, float(ctx.times[i + 1]), alpha[i + 1] * y, denoised=den)
         return alpha[-1] * y
 
 
@@ -148,26 +139,22 @@ class DPMSolverPP2M(DiffusionSampler):
 
     def run(
         self,
-        adapter: ModelAdapter,
-        process: Process,
+        ctx: SamplingContext,
         x: Tensor,
-        times: Tensor,
-        generator: Any,
-        report: Reporter,
         *,
         solver_type: str = "midpoint",
         lower_order_final: bool = False,
     ) -> Tensor:
         if solver_type not in ("midpoint", "heun"):
             raise ValueError(f"solver_type must be 'midpoint' or 'heun', got {solver_type!r}")
-        sc = _Scaled(adapter, process)
-        sig, alpha = _levels(process, times)
-        n = times.numel() - 1
+        sc = _Scaled(ctx.adapter, ctx.process)
+        sig, alpha = _levels(ctx.process, ctx.times)
+        n = ctx.times.numel() - 1
         y = x / alpha[0]
         old = None
         for i in range(n):
             s_cur, s_next = sig[i], sig[i + 1]
-            den = sc.denoise(float(times[i]), y)
+            den = sc.denoise(float(ctx.times[i]), y)
             first = old is None or s_next == 0 or (lower_order_final and i == n - 1)
             if s_next == 0:
                 y = den
@@ -184,5 +171,5 @@ class DPMSolverPP2M(DiffusionSampler):
                         corr = den + (den - old) / r * (h - phi) / (h * phi)
                 y = (s_next / s_cur) * y + phi * corr
             old = den
-            report(i, float(times[i + 1]), alpha[i + 1] * y, denoised=den)
+            ctx.report(i, float(ctx.times[i + 1]), alpha[i + 1] * y, denoised=den)
         return alpha[-1] * y

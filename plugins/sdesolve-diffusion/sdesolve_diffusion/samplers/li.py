@@ -15,14 +15,11 @@ On a decreasing grid ``… > t_{k+1} > t_k > t_{k-1} …`` write ``ᾱ_t = α(t)
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from torch import Tensor
 
 from sdesolve.random import randn
-from sdesolve_diffusion.adapters import ModelAdapter
-from sdesolve_diffusion.processes import Process
-from sdesolve_diffusion.samplers.base import DiffusionSampler, Reporter, per_sample
+from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext, per_sample
 
 __all__ = ["LiAcceleratedODE", "LiAcceleratedSDE"]
 
@@ -38,21 +35,17 @@ class LiAcceleratedSDE(DiffusionSampler):
 
     def run(
         self,
-        adapter: ModelAdapter,
-        process: Process,
+        ctx: SamplingContext,
         x: Tensor,
-        times: Tensor,
-        generator: Any,
-        report: Reporter,
     ) -> Tensor:
-        log_abar = (2 * process.log_alpha(times)).tolist()
-        for k in range(times.numel() - 1):
+        log_abar = (2 * ctx.process.log_alpha(ctx.times)).tolist()
+        for k in range(ctx.times.numel() - 1):
             a = math.exp(log_abar[k] - log_abar[k + 1])
             half = math.sqrt((1 - a) / 2)
-            y_plus = x + half * randn(x.shape, generator, x.device, x.dtype)
-            score = adapter.score(per_sample(float(times[k]), x), y_plus)
-            x = (y_plus + (1 - a) * score) / math.sqrt(a) + half * randn(x.shape, generator, x.device, x.dtype)
-            report(k, float(times[k + 1]), x)
+            y_plus = x + half * randn(x.shape, ctx.generator, x.device, x.dtype)
+            score = ctx.adapter.score(per_sample(float(ctx.times[k]), x), y_plus)
+            x = (y_plus + (1 - a) * score) / math.sqrt(a) + half * randn(x.shape, ctx.generator, x.device, x.dtype)
+            ctx.report(k, float(ctx.times[k + 1]), x)
         return x
 
 
@@ -66,19 +59,15 @@ class LiAcceleratedODE(DiffusionSampler):
 
     def run(
         self,
-        adapter: ModelAdapter,
-        process: Process,
+        ctx: SamplingContext,
         x: Tensor,
-        times: Tensor,
-        generator: Any,
-        report: Reporter,
     ) -> Tensor:
-        abar = process.alpha(times).pow(2).tolist()
+        abar = ctx.process.alpha(ctx.times).pow(2).tolist()
         previous = None
-        for k in range(times.numel() - 1):
+        for k in range(ctx.times.numel() - 1):
             ab_t, ab_s = abar[k], abar[k + 1]
             a = ab_t / ab_s
-            eps = adapter.eps(per_sample(float(times[k]), x), x)
+            eps = ctx.adapter.eps(per_sample(float(ctx.times[k]), x), x)
             x_next = x / math.sqrt(a) + (math.sqrt(1 - ab_s) - math.sqrt(1 - ab_t) / math.sqrt(a)) * eps
             if previous is not None:
                 ab_u = abar[k - 1]
@@ -91,5 +80,5 @@ class LiAcceleratedODE(DiffusionSampler):
                 x_next = x_next + math.sqrt(ab_s) / (ab_t - ab_u) * bracket * (previous - eps)
             previous = eps
             x = x_next
-            report(k, float(times[k + 1]), x)
+            ctx.report(k, float(ctx.times[k + 1]), x)
         return x

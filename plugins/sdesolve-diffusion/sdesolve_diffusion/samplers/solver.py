@@ -20,9 +20,7 @@ from typing import Any, ClassVar
 from torch import Tensor
 
 from sdesolve import solve
-from sdesolve_diffusion.adapters import ModelAdapter
-from sdesolve_diffusion.processes import Process
-from sdesolve_diffusion.samplers.base import DiffusionSampler, Reporter
+from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext
 
 __all__ = ["DDRaM", "DDRaMODE", "EulerMaruyamaSDE", "ExponentialEulerSDE", "SolverSampler"]
 
@@ -36,30 +34,26 @@ class SolverSampler(DiffusionSampler):
 
     def run(
         self,
-        adapter: ModelAdapter,
-        process: Process,
+        ctx: SamplingContext,
         x: Tensor,
-        times: Tensor,
-        generator: Any,
-        report: Reporter,
         *,
         splitting: str | None = None,
         eta: float | None = None,
         **stepper_options: Any,
     ) -> Tensor:
-        if float(process.sigma(times[-1])) <= 0:
+        if float(ctx.process.sigma(ctx.times[-1])) <= 0:
             raise ValueError(
-                f"{self.name}: the grid ends at t={float(times[-1]):g} where σ = 0 and the score is singular; "
+                f"{self.name}: the grid ends at t={float(ctx.times[-1]):g} where σ = 0 and the score is singular; "
                 "stop early (t_min > 0) and pass denoise=True to finish with the denoiser"
             )
-        sde = process.sde(adapter, splitting or self.splitting, self.eta if eta is None else eta)
+        sde = ctx.process.sde(ctx.adapter, splitting or self.splitting, self.eta if eta is None else eta)
         x = solve(
             sde,
             x,
-            times,
+            ctx.times,
             self.stepper,
-            generator=generator,
-            callback=lambda k, xk: report(k, float(times[k + 1]), xk),
+            generator=ctx.generator,
+            callback=lambda k, xk: ctx.report(k, float(ctx.times[k + 1]), xk),
             check_finite=False,  # the reporter watches every sampler's states
             **stepper_options,
         )
