@@ -18,7 +18,7 @@ def main() -> None:
     sde = sdesolve.SemilinearSDE(
         a=lambda t: -1.0 - 0.5 * torch.cos(t),
         b=lambda t: 1.0 + 0.3 * t,
-        nonlinear=lambda t, x: torch.sin(x) + torch.cos(t)[:, None],
+        nonlinear=lambda t, x: torch.sin(x) + torch.cos(t),
         g=lambda t: 0.5 + 0.3 * torch.sin(t),
     )
     x0 = torch.randn(256, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))

@@ -4,6 +4,11 @@ With a list of generators (one per batch item, e.g. from per-sample seeds) sampl
 generator, so results do not change with the batch size or the sample's position in the batch. CPU generators may
 feed a state on any device: the numbers are drawn on the CPU and copied, so a CUDA run sees the same noise as a
 CPU run (device generators are faster but produce a different stream).
+
+Every draw is made in float64 and then cast to the requested dtype: torch's generators give different streams for
+float32 and float64 requests (CPU ``randn`` of 16 or more numbers, and ``rand`` always, consume the generator
+differently), so drawing in the working dtype would make a float32 and a float64 run with the same seeds entirely
+different. With one draw dtype, changing ``dtype`` changes round-off only.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ __all__ = ["Generators", "check_generators", "generators_from_seeds", "rand", "r
 
 Generators = torch.Generator | Sequence[torch.Generator] | None
 
+DRAW_DTYPE = torch.float64  # every random number is drawn in this dtype, then cast
+
 
 def _where(generator: Generators, device: torch.device) -> torch.device:
     """Draw on the generators' device: CPU generators feed any device (the same numbers everywhere)."""
@@ -25,23 +32,25 @@ def _where(generator: Generators, device: torch.device) -> torch.device:
 
 
 def randn(shape: Sequence[int], generator: Generators, device: torch.device, dtype: torch.dtype) -> Tensor:
-    """Standard normals of ``shape`` (``shape[0]`` is the batch when ``generator`` is a list)."""
+    """Standard normals of ``shape`` (``shape[0]`` is the batch when ``generator`` is a list), drawn in float64."""
     where = _where(generator, device)
     if generator is None or isinstance(generator, torch.Generator):
-        out = torch.randn(tuple(shape), generator=generator, device=where, dtype=dtype)
+        out = torch.randn(tuple(shape), generator=generator, device=where, dtype=DRAW_DTYPE)
     else:
-        out = torch.stack([torch.randn(tuple(shape[1:]), generator=g, device=where, dtype=dtype) for g in generator])
-    return out.to(device, non_blocking=True)
+        out = torch.stack(
+            [torch.randn(tuple(shape[1:]), generator=g, device=where, dtype=DRAW_DTYPE) for g in generator]
+        )
+    return out.to(device=device, dtype=dtype, non_blocking=True)
 
 
 def rand(count: int, generator: Generators, device: torch.device, dtype: torch.dtype) -> Tensor:
-    """``count`` uniforms on ``[0, 1)`` (one per sample from its own generator when given a list)."""
+    """``count`` uniforms on ``[0, 1)`` (one per sample from its own generator when given a list), drawn in float64."""
     where = _where(generator, device)
     if generator is None or isinstance(generator, torch.Generator):
-        out = torch.rand(count, generator=generator, device=where, dtype=dtype)
+        out = torch.rand(count, generator=generator, device=where, dtype=DRAW_DTYPE)
     else:
-        out = torch.cat([torch.rand(1, generator=g, device=where, dtype=dtype) for g in generator])
-    return out.to(device, non_blocking=True)
+        out = torch.cat([torch.rand(1, generator=g, device=where, dtype=DRAW_DTYPE) for g in generator])
+    return out.to(device=device, dtype=dtype, non_blocking=True)
 
 
 def generators_from_seeds(seeds: Sequence[int], device: torch.device | str) -> list[torch.Generator]:

@@ -14,7 +14,7 @@ def tv_sde(noise: bool = True) -> SemilinearSDE:
     return SemilinearSDE(
         a=lambda t: -1.0 - 0.5 * torch.cos(t),
         b=lambda t: 1.0 + 0.3 * t,
-        nonlinear=lambda t, x: torch.sin(x) + torch.cos(t).to(x.dtype).reshape(-1, *([1] * (x.dim() - 1))),
+        nonlinear=lambda t, x: torch.sin(x) + torch.cos(t).to(x.dtype),
         g=(lambda t: 0.5 + 0.3 * torch.sin(t)) if noise else None,
     )
 

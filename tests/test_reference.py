@@ -99,7 +99,7 @@ def test_exponential_steppers_are_exact_in_law_for_frozen_nonlinearity(method: s
 def test_randomized_midpoint_estimates_the_drift_integral_without_bias(distribution: str) -> None:
     """For N = N(t) (no x), E_τ[W N(τ)] must equal ∫ Φ/Φ(t') N exactly: the mean over τ is exact."""
     a = -1.1
-    sde = SemilinearSDE(a=a, nonlinear=lambda t, x: torch.cos(3 * t).to(x.dtype)[:, None].expand_as(x))
+    sde = SemilinearSDE(a=a, nonlinear=lambda t, x: torch.cos(3 * t).to(x.dtype).expand_as(x))
     n = 400_000
     x0 = torch.zeros(n, 1, dtype=F64)
     out = solve(
@@ -204,7 +204,7 @@ def test_exponential_euler_with_weight_b_is_ddim(closed: bool) -> None:
         return torch.tanh(x) * (1 + t.to(x.dtype)[:, None])
 
     factor = ClosedForm(lambda t: -torch.log(_vp(t)[1]), psi=lambda t: _vp(t)[0] / _vp(t)[1]) if closed else None
-    sde = SemilinearSDE(a=a, b=b, nonlinear=denoiser, factor=factor)
+    sde = SemilinearSDE(a=a, b=b, nonlinear=denoiser, factor=factor, time_layout="batch")  # a network's layout
     x = torch.randn(6, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
     ts = torch.tensor([0.9, 0.5, 0.2, 0.05], dtype=F64)
     ours = solve(sde, x, ts, "exponential_euler", trajectory=True)
@@ -218,7 +218,7 @@ def test_exponential_euler_with_weight_b_is_ddim(closed: bool) -> None:
 
 def test_randomized_midpoint_uniform_weight_includes_b() -> None:
     """Unbiasedness with a time-dependent weight b(t), for both midpoint distributions."""
-    sde = SemilinearSDE(a=-0.6, b=lambda t: 1.0 + t * t, nonlinear=lambda t, x: torch.cos(3 * t)[:, None].expand_as(x))
+    sde = SemilinearSDE(a=-0.6, b=lambda t: 1.0 + t * t, nonlinear=lambda t, x: torch.cos(3 * t).expand_as(x))
     x0 = torch.zeros(400_000, 1, dtype=F64)
     exact = float(odeint_reference(sde, x0[:1], [0.0, 1.0]))
     for distribution in ("importance", "uniform"):

@@ -57,7 +57,7 @@ def test_nonlinearity_receives_per_sample_times() -> None:
     solve(
         sde, torch.zeros(6, 2, dtype=F64), [1.0, 0.5], "randomized_midpoint", generator=torch.Generator().manual_seed(0)
     )
-    assert [t.shape for t in seen] == [(6,), (6,)]
+    assert [t.shape for t in seen] == [(6, 1), (6, 1)]  # one time per sample, broadcastable against x
     assert torch.all(seen[0] == 1.0)
     assert torch.all((seen[1] <= 1.0) & (seen[1] >= 0.5)) and seen[1].unique().numel() == 6
 
@@ -175,7 +175,7 @@ def test_callback_sees_every_step() -> None:
 
 
 def test_non_finite_values_are_reported_with_their_step() -> None:
-    sde = sdesolve.SemilinearSDE(a=-1.0, nonlinear=lambda t, x: torch.where(t[:, None] > 0.55, x, x / 0), g=1.0)
+    sde = sdesolve.SemilinearSDE(a=-1.0, nonlinear=lambda t, x: torch.where(t > 0.55, x, x / 0), g=1.0)
     with pytest.raises(sdesolve.NonFiniteError, match=r"first appeared after step 5 of 10 \(t = 0.5 → 0.4\)") as info:
         solve(sde, torch.ones(3, 2, dtype=F64), torch.linspace(1, 0, 11, dtype=F64), "euler_maruyama")
     assert info.value.step == 5

@@ -62,7 +62,7 @@ def _linear_c(t: Tensor) -> Tensor:
 def _linear_make(noise: bool) -> SemilinearSDE:
     return SemilinearSDE(
         a=_linear_a,
-        nonlinear=lambda t, x: _linear_c(t).to(x.dtype)[:, None] * x,
+        nonlinear=lambda t, x: _linear_c(t).to(x.dtype) * x,  # t: (batch, 1), broadcasts
         g=(lambda t: 0.5 + 0.25 * torch.cos(t)) if noise else None,
         name="linear_closed_form",
     )
@@ -78,7 +78,7 @@ def _linear_exact(x0: Tensor, t0: float, t1: float) -> Tensor:
 # --- 2. nonlinear, time-dependent --------------------------------------------------------------------------
 def _nonlinear_make(noise: bool) -> SemilinearSDE:
     def nonlinear(t: Tensor, x: Tensor) -> Tensor:
-        tt = t.to(x.dtype)[:, None]
+        tt = t.to(x.dtype)  # (batch, 1): the default time layout broadcasts against x
         return torch.sin(x) + torch.cos(3.0 * tt) * torch.tanh(x) + 0.5 * torch.sin(tt)
 
     return SemilinearSDE(
@@ -97,7 +97,7 @@ _MIX_STD = 0.35
 
 def mixture_score(t: Tensor, x: Tensor) -> Tensor:
     """Score of the OU-noised (``dX = -X dt + √2 dW``) per-coordinate mixture ``½N(-1, s²) + ½N(1, s²)``."""
-    tt = t.to(x.dtype).reshape(t.shape + (1,) * (x.dim() - 1))
+    tt = t.to(x.dtype)  # (batch, 1, ..., 1) in the default time layout
     alpha = torch.exp(-tt)
     var = _MIX_STD**2 * alpha**2 + 1.0 - alpha**2
     logits = torch.stack([-((x - m * alpha) ** 2) / (2 * var) for m in _MIX_MEANS])

@@ -12,6 +12,7 @@ import inspect
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+import torch
 from torch import Tensor
 
 from sdesolve.coefficients import GridCoefficients
@@ -46,29 +47,28 @@ class SolveContext:
         self.nfe = 0
 
     def nonlinear(self, t: Tensor, x: Tensor) -> Tensor:
-        """``N(t, x)`` with ``t`` of shape ``(batch,)``; counts one evaluation and checks the output."""
+        """``N(t, x)`` for per-sample times ``t`` of shape ``(batch,)`` (handed to ``N`` in the problem's
+        ``time_layout``); counts one evaluation, checks the output and casts it to ``x``'s dtype."""
         self.nfe += 1
-        out = self.sde.nonlinear(t, x)
-        if not isinstance(out, Tensor):
-            raise TypeError(f"nonlinear N(t, x) must return a tensor, got {type(out).__name__}")
-        if out.shape != x.shape:
-            raise ValueError(
-                f"nonlinear N(t, x) returned shape {tuple(out.shape)} for x of shape {tuple(x.shape)}; "
-                "it must return a tensor shaped like x"
-            )
-        return out
+        return self.sde.evaluate(t, x)
 
     def time(self, k: int) -> Tensor:
         """``t_k`` for every sample, shape ``(batch,)`` (a view of a device tensor made once)."""
         return self.coef.times[k].expand(self.batch)
 
     def time_at(self, k: int, frac: Tensor) -> Tensor:
-        """Per-sample times ``t_k + frac · h_k``."""
-        return self.coef.times[k] + frac * self.coef.h[k]
+        """Per-sample times ``t_k + frac · h_k`` in the working dtype (``frac`` of shape ``(batch,)``)."""
+        times = self.coef.times
+        return (times[k].to(frac.dtype) + frac * self.coef.h[k]).to(times.dtype)
 
     def uniform(self, like: Tensor) -> Tensor:
-        """``(batch,)`` uniforms on ``[0, 1)`` from the solve's generator."""
-        return rand(self.batch, self.generator, like.device, like.dtype)
+        """``(batch,)`` uniforms on ``[0, 1)`` from the solve's generator, on ``like``'s device.
+
+        Always drawn in float64, whatever the state's dtype: a float32 and a float64 solve with the same seeds
+        then use the same random times (only the state's Gaussian noise is drawn in the state's dtype, and
+        torch draws the same normals for both), so ``dtype`` changes round-off only.
+        """
+        return rand(self.batch, self.generator, like.device, torch.float64)
 
 
 class Stepper(ABC):

@@ -167,6 +167,7 @@ class Process:
             g=g,
             factor=ProcessFactor(self, splitting, c),
             name=f"{self.name}/{splitting}/eta={eta:g}",
+            time_layout="batch",  # the model adapter (and the user's network) takes one time per sample
         )
 
 

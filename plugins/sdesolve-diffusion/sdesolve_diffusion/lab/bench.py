@@ -83,8 +83,11 @@ def _bench(
 
     # the reverse SDE / probability-flow ODE in the score splitting, as every peer integrates them
     f = process.dlog_alpha
-    sde = SemilinearSDE(a=f, b=lambda t: -process.g2(t), g=lambda t: torch.sqrt(process.g2(t)), nonlinear=score)
-    ode = SemilinearSDE(a=f, b=lambda t: -0.5 * process.g2(t), nonlinear=score)
+    # score(t, x) takes one time per sample, shape (batch,)
+    sde = SemilinearSDE(
+        a=f, b=lambda t: -process.g2(t), g=lambda t: torch.sqrt(process.g2(t)), nonlinear=score, time_layout="batch"
+    )
+    ode = SemilinearSDE(a=f, b=lambda t: -0.5 * process.g2(t), nonlinear=score, time_layout="batch")
     jobs: dict[str, Callable[[], Any]] = {}
 
     # The floor: the score at exactly the inputs a solver sees (recorded along one trajectory: score costs depend
@@ -95,6 +98,7 @@ def _bench(
         b=lambda t: -process.g2(t),
         g=lambda t: torch.sqrt(process.g2(t)),
         nonlinear=lambda t, x: inputs.append((t.clone(), x.clone())) or score(t, x),
+        time_layout="batch",
     )
     sdesolve.solve(recorder, x_T, times, "euler_maruyama")
 
@@ -161,7 +165,11 @@ def _bench(
         sync()
         compile_seconds = time.perf_counter() - start
         sde_c = SemilinearSDE(
-            a=f, b=lambda t: -process.g2(t), g=lambda t: torch.sqrt(process.g2(t)), nonlinear=compiled
+            a=f,
+            b=lambda t: -process.g2(t),
+            g=lambda t: torch.sqrt(process.g2(t)),
+            nonlinear=compiled,
+            time_layout="batch",
         )
 
         def budget_compiled() -> None:
