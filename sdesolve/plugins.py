@@ -12,17 +12,30 @@ Environment variables:
   to an empty string to load no external plugin.
 * ``SDESOLVE_DISABLE_PLUGINS``: comma-separated entry-point names never to load.
 
-A plugin that fails to import, whose hooks do not match the specifications (strict ``check_pending``), whose
-hook raises, or that registers a name another plugin already holds is reported (:func:`plugin_records`,
-``sdesolve plugins``, a ``RuntimeWarning`` naming both plugins for a duplicate) and left out; the others load
-normally. :func:`register_plugin` is strict: it raises (:class:`DuplicateNameError` naming both plugins).
+Precedence (deterministic, whatever the order in which entry points are discovered): the core built-ins
+(:data:`DEFAULT_PLUGINS`, in that order), then the first-party distributions of this repository
+(:data:`FIRST_PARTY_DISTRIBUTIONS`), then every other entry point sorted by (distribution, entry-point name),
+then plugins added with :func:`register_plugin` in the order they were added. When two plugins register the same
+name, the one earlier in this order keeps it; only that **one name** of the later plugin is left out (a
+``RuntimeWarning`` naming both plugins), its other names stay registered.
+
+A plugin that fails to import (any exception, ``SystemExit`` included; only ``KeyboardInterrupt`` propagates),
+whose hooks do not match the specifications (strict ``check_pending``) or whose hook raises is reported
+(:func:`plugin_records`, ``sdesolve plugins``, a ``RuntimeWarning``) and left out; an object that fails
+validation at registration (see :func:`validate`) is left out by name. The others load normally.
+:func:`register_plugin` is strict: it raises (:class:`DuplicateNameError` naming both plugins,
+:class:`PluginError` otherwise) and leaves nothing of the plugin registered.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
+import itertools
+import math
 import os
+import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,6 +49,7 @@ from sdesolve.steppers.base import Stepper
 
 __all__ = [
     "DEFAULT_PLUGINS",
+    "FIRST_PARTY_DISTRIBUTIONS",
     "DuplicateNameError",
     "PluginError",
     "PluginRecord",
@@ -47,6 +61,7 @@ __all__ = [
     "registry",
     "reset",
     "unregister_plugin",
+    "validate",
 ]
 
 ENTRY_POINT_GROUP = "sdesolve"
@@ -62,12 +77,17 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "sdesolve.steppers.exponential_ab2",
 )
 
+#: Distributions shipped in this repository (``plugins/``): they rank right after the core built-ins.
+FIRST_PARTY_DISTRIBUTIONS: tuple[str, ...] = ("sdesolve-diffusion", "sdesolve-sra")
+
 KINDS = {
     "stepper": "sdesolve_register_steppers",
     "sampler": "sdesolve_register_samplers",
     "process": "sdesolve_register_processes",
     "grid": "sdesolve_register_grids",
 }
+
+_RUNTIME = itertools.count()
 
 
 class PluginError(RuntimeError):
@@ -78,9 +98,27 @@ class DuplicateNameError(PluginError):
     """Two plugins registered the same name."""
 
 
+def _is_fatal(exc: BaseException) -> bool:
+    """Exceptions a plugin may not swallow for us: only ``KeyboardInterrupt`` (the user asked to stop)."""
+    return isinstance(exc, KeyboardInterrupt)
+
+
+def _describe_exc(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _normalise_dist(name: str | None) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower() if name else ""
+
+
 @dataclass
 class PluginRecord:
-    """One plugin: where it comes from and what it registered (or why it failed)."""
+    """One plugin: where it comes from, what it registered, and what was left out and why.
+
+    ``load_error``: the plugin could not be loaded at all. ``issues``: hooks that raised and objects refused by
+    validation. ``conflicts``: names left out because a plugin of higher precedence holds them.
+    """
 
     name: str
     builtin: bool
@@ -88,21 +126,32 @@ class PluginRecord:
     version: str | None = None
     registers: dict[str, list[str]] = field(default_factory=dict)
     load_error: str | None = None
-    hook_error: str | None = None
+    issues: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    first_party: bool = False
+    rank: tuple[Any, ...] = field(default=(3,), repr=False, compare=False)
+
+    @property
+    def hook_error(self) -> str | None:
+        """Every problem met while calling the plugin's hooks (``None`` if there was none)."""
+        return "; ".join(self.issues + self.conflicts) or None
 
     @property
     def error(self) -> str | None:
-        """Why the plugin (or one of its hooks) was left out, if it was."""
+        """Why the plugin, one of its hooks or one of its names was left out, if anything was."""
         return self.load_error or self.hook_error
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "builtin": self.builtin,
+            "first_party": self.first_party,
             "distribution": self.distribution,
             "version": self.version,
             "registers": self.registers,
             "error": self.error,
+            "issues": list(self.issues),
+            "conflicts": list(self.conflicts),
         }
 
 
@@ -117,68 +166,194 @@ class Registry:
     def add(self, kind: str, name: str, obj: Any, plugin: str) -> None:
         owner = self.owners[kind].get(name)
         if owner is not None:
-            raise DuplicateNameError(
-                f"{kind} {name!r} is registered by both plugin {owner!r} and plugin {plugin!r}; uninstall one "
-                f"of them or skip one with {ENV_DISABLE}=<entry-point name>"
-            )
+            raise DuplicateNameError(_clash_message(kind, name, owner, plugin))
         self.items[kind][name] = obj
         self.owners[kind][name] = plugin
-
-    def clash(self, kind: str, names: list[str], plugin: str) -> str | None:
-        """The duplicate-name error ``names`` would raise for ``plugin``, or ``None``."""
-        seen: set[str] = set()
-        for name in names:
-            owner = self.owners[kind].get(name) or (plugin if name in seen else None)
-            if owner is not None:
-                return (
-                    f"{kind} {name!r} is registered by both plugin {owner!r} and plugin {plugin!r}; the latter was "
-                    f"left out (uninstall one of them or skip one with {ENV_DISABLE}=<entry-point name>)"
-                )
-            seen.add(name)
-        return None
 
     @property
     def steppers(self) -> dict[str, type[Stepper]]:
         return dict(self.items["stepper"])
 
     def get(self, kind: str, name: str) -> Any:
-        """The object registered as ``name``; a ``KeyError`` suggesting close matches otherwise."""
+        """The object registered as exactly ``name``; a ``KeyError`` suggesting close matches otherwise.
+
+        Look-ups are case-sensitive: ``'DDRaM'`` is refused with ``did you mean 'ddram'?``.
+        """
+        if kind not in self.items:
+            raise KeyError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
         table = self.items[kind]
         if not isinstance(name, str):
             raise TypeError(f"{kind} name must be a string, got {type(name).__name__}")
         if name not in table:
-            close = difflib.get_close_matches(name, list(table), n=3, cutoff=0.5)
-            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            raise KeyError(f"unknown {kind} {name!r}{hint} (registered: {', '.join(sorted(table)) or 'none'})")
+            raise KeyError(_unknown_message(kind, name, table))
         return table[name]
 
 
-def _validate_stepper(cls: Any) -> str:
+def _unknown_message(kind: str, name: str, table: dict[str, Any]) -> str:
+    # difflib compares case-sensitively ('DDRaM' is far from 'ddram'): match case-folded names first.
+    folded = name.casefold()
+    same = sorted(k for k in table if k.casefold() == folded)
+    if same:
+        close = same
+    else:
+        by_fold = {k.casefold(): k for k in sorted(table)}
+        close = [by_fold[c] for c in difflib.get_close_matches(folded, list(by_fold), n=3, cutoff=0.5)]
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    case = " (names are case-sensitive)" if same else ""
+    return f"unknown {kind} {name!r}{hint}{case} (registered: {', '.join(sorted(table)) or 'none'})"
+
+
+def _clash_message(kind: str, name: str, owner: str, plugin: str) -> str:
+    return (
+        f"{kind} {name!r} is registered by both plugin {owner!r} and plugin {plugin!r}; plugin {owner!r} keeps it "
+        f"and only this name of plugin {plugin!r} was left out (uninstall one of them or skip one with "
+        f"{ENV_DISABLE}=<entry-point name>)"
+    )
+
+
+# --- validation at registration -----------------------------------------------------------------------------
+def _number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _check_callable_member(cls: type, member: str, params: tuple[str, ...]) -> None:
+    """``cls.<member>`` can be called on an instance as ``member(*params)``."""
+    expected = f"{member}(self, {', '.join(params)})"
+    raw = inspect.getattr_static(cls, member, None)
+    if inspect.isfunction(raw):
+        func, extra = raw, 1  # a plain method: called with self
+    elif isinstance(raw, (staticmethod, classmethod)):
+        func, extra = getattr(cls, member), 0
+    elif callable(raw):
+        func, extra = raw, 0
+    else:
+        raise TypeError(f"{cls.__qualname__}.{member} must be a method {expected}, got {raw!r}")
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):  # a builtin without a signature: cannot be checked, accepted
+        return
+    try:
+        sig.bind(*(None,) * (len(params) + extra))
+    except TypeError as exc:
+        raise TypeError(
+            f"{cls.__qualname__}.{member}{sig} cannot be called as {expected} ({exc}); expected {expected}"
+        ) from None
+
+
+def _check_stepper(cls: Any) -> str:
     if not (isinstance(cls, type) and issubclass(cls, Stepper)):
         raise TypeError(f"register() expects a subclass of sdesolve.Stepper, got {cls!r}")
+    q = cls.__qualname__
     if not isinstance(cls.name, str) or not cls.name.isidentifier():
-        raise TypeError(f"{cls.__qualname__}.name must be a non-empty identifier string, got {cls.name!r}")
+        raise TypeError(f"{q}.name must be a non-empty identifier string, got {cls.name!r}")
+    if inspect.isabstract(cls):
+        missing = ", ".join(sorted(cls.__abstractmethods__))
+        raise TypeError(f"{q} is abstract: it does not implement {missing}; expected step(self, ctx, k, x, state)")
     for attr in ("ode_order", "strong_order", "weak_order"):
         value = getattr(cls, attr)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise TypeError(f"{cls.__qualname__}.{attr} must be a non-negative number, got {value!r}")
+        if not _number(value) or value < 0:
+            raise TypeError(f"{q}.{attr} must be a finite non-negative number, got {value!r}")
     nfe = cls.nfe_per_step
     if isinstance(nfe, bool) or not isinstance(nfe, int) or nfe < 1:
-        raise TypeError(f"{cls.__qualname__}.nfe_per_step must be a positive integer, got {nfe!r}")
+        raise TypeError(f"{q}.nfe_per_step must be a positive integer, got {nfe!r}")
+    if not isinstance(cls.supports_noise, bool):
+        raise TypeError(f"{q}.supports_noise must be True or False, got {cls.supports_noise!r}")
+    if not isinstance(cls.summary, str):
+        raise TypeError(f"{q}.summary must be a string, got {cls.summary!r}")
+    _check_callable_member(cls, "step", ("ctx", "k", "x", "state"))
+    _check_callable_member(cls, "init", ("ctx", "x0"))
+    try:
+        inspect.signature(cls).bind()
+    except TypeError as exc:
+        raise TypeError(
+            f"{q}() must be constructible without arguments (every option needs a default): {exc}"
+        ) from None
+    except ValueError:  # no signature to check
+        pass
     return cls.name
 
 
-def _make_register(kind: str, sink: list[tuple[str, Any]]):
+def _check_instance(kind: str, obj: Any, example: str) -> None:
+    if isinstance(obj, type):
+        raise TypeError(f"expected a {kind} object ({example}), got the class {obj.__qualname__}; register an instance")
+
+
+def _check_sampler(obj: Any) -> None:
+    example = "e.g. an instance of a sdesolve_diffusion.DiffusionSampler subclass"
+    _check_instance("sampler", obj, example)
+    if not callable(obj):
+        raise TypeError(
+            f"expected a callable sampler object sampler(model, x_T, *, steps, process, ...) ({example}), "
+            f"got {type(obj).__name__} {obj!r}"
+        )
+    name = getattr(obj, "name", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"expected a sampler with a non-empty string attribute 'name', got name={name!r}")
+    describe = getattr(obj, "describe", None)
+    if not callable(describe):
+        raise TypeError("expected a sampler with a describe() method returning a dict of its metadata")
+    info = describe()
+    if not isinstance(info, dict):
+        raise TypeError(f"expected describe() to return a dict, got {type(info).__name__}")
+    nfe = info.get("nfe_per_step", getattr(obj, "nfe_per_step", 1))
+    if not _number(nfe) or nfe <= 0:
+        raise TypeError(f"expected nfe_per_step to be a positive finite number, got {nfe!r}")
+
+
+def _check_process(obj: Any) -> None:
+    example = "e.g. an instance of a sdesolve_diffusion.Process subclass"
+    _check_instance("process", obj, example)
+    for method in ("sigma", "log_alpha"):
+        if not callable(getattr(obj, method, None)):
+            raise TypeError(
+                f"expected a process object with methods sigma(t) and log_alpha(t) ({example}), "
+                f"got {type(obj).__name__} without {method}()"
+            )
+    t_min, t_max = getattr(obj, "t_min", None), getattr(obj, "t_max", None)
+    if not (_number(t_min) and _number(t_max) and 0 <= t_min < t_max):
+        raise TypeError(
+            f"expected a process with finite times 0 <= t_min < t_max, got t_min={t_min!r}, t_max={t_max!r}"
+        )
+
+
+def _check_grid(obj: Any) -> None:
+    if not callable(obj):
+        raise TypeError(
+            "expected a callable grid(process, steps, *, t_max=None, t_min=None, quantize=False) -> Tensor, "
+            f"got {type(obj).__name__} {obj!r}"
+        )
+
+
+def validate(kind: str, name: Any, obj: Any) -> str:
+    """Check one registered object; return its registry name or raise ``TypeError`` saying what was expected.
+
+    * stepper: a concrete :class:`Stepper` subclass (``step`` implemented and callable as
+      ``step(self, ctx, k, x, state)``, ``init`` callable as ``init(self, ctx, x0)``), an identifier ``name``,
+      finite non-negative ``ode_order``/``strong_order``/``weak_order``, a positive integer ``nfe_per_step``,
+      a boolean ``supports_noise``, constructible without arguments;
+    * sampler: a callable instance with a non-empty string ``name`` and a ``describe()`` returning a dict
+      (``nfe_per_step``, if given, positive);
+    * process: an instance with callable ``sigma`` and ``log_alpha`` and finite ``0 <= t_min < t_max``;
+    * grid: a callable.
+    """
+    if kind == "stepper":
+        return _check_stepper(obj)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"register(name, {kind}) expects a non-empty string name, got {name!r}")
+    {"sampler": _check_sampler, "process": _check_process, "grid": _check_grid}[kind](obj)
+    return name
+
+
+def _make_register(kind: str, sink: list[tuple[Any, Any]]):
+    """The ``register`` callback handed to a hook: it only collects; validation happens after the hook returns."""
     if kind == "stepper":
 
         def register_stepper(cls: Any) -> None:
-            sink.append((_validate_stepper(cls), cls))
+            sink.append((getattr(cls, "name", None), cls))
 
         return register_stepper
 
     def register(name: str, obj: Any) -> None:
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"register(name, {kind}) expects a non-empty string name, got {name!r}")
         sink.append((name, obj))
 
     return register
@@ -195,6 +370,20 @@ def _entry_points() -> Iterable[metadata.EntryPoint]:
     return metadata.entry_points(group=ENTRY_POINT_GROUP)
 
 
+def _dist_of(ep: metadata.EntryPoint) -> tuple[str | None, str | None]:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return None, None
+    try:
+        return dist.metadata["Name"], dist.version
+    except Exception:  # broken metadata: still load the plugin
+        return None, None
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
 class _State:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager("sdesolve")
@@ -203,11 +392,11 @@ class _State:
         self.registry: Registry | None = None
         from sdesolve import __version__
 
-        for module_name in DEFAULT_PLUGINS:
+        for i, module_name in enumerate(DEFAULT_PLUGINS):
             module = importlib.import_module(module_name)
             self.pm.register(module, name=module_name)
             self.records[module_name] = PluginRecord(
-                module_name, builtin=True, distribution="sdesolve", version=__version__
+                module_name, builtin=True, distribution="sdesolve", version=__version__, rank=(0, i)
             )
         self.pm.check_pending()
         self._load_entry_points()
@@ -215,63 +404,94 @@ class _State:
     def _load_entry_points(self) -> None:
         allowed = _env_names(ENV_LOAD)
         disabled = _env_names(ENV_DISABLE) or set()
+        candidates = []
         for ep in _entry_points():
             if ep.name in disabled or (allowed is not None and ep.name not in allowed):
                 continue
-            dist = getattr(ep, "dist", None)
+            dist, version = _dist_of(ep)
+            first_party = _normalise_dist(dist) in FIRST_PARTY_DISTRIBUTIONS
+            rank = (1 if first_party else 2, _normalise_dist(dist), ep.name, ep.value)
+            candidates.append((rank, ep, dist, version, first_party))
+        for rank, ep, dist, version, first_party in sorted(candidates, key=lambda c: c[0]):
             record = PluginRecord(
-                ep.name,
-                builtin=False,
-                distribution=dist.metadata["Name"] if dist is not None else None,
-                version=dist.version if dist is not None else None,
+                ep.name, builtin=False, distribution=dist, version=version, first_party=first_party, rank=rank
             )
-            self.records[ep.name] = record
+            key = ep.name if ep.name not in self.records else f"{ep.name} ({dist or ep.value})"
+            self.records[key] = record
             if self.pm.has_plugin(ep.name):
                 record.load_error = f"an already registered plugin has the name {ep.name!r}"
+                _warn(f"sdesolve plugin {key!r} left out: {record.load_error}")
                 continue
             try:
                 plugin = ep.load()
-            except Exception as exc:
-                record.load_error = f"failed to import {ep.value!r}: {type(exc).__name__}: {exc}"
-                warnings.warn(f"sdesolve plugin {ep.name!r} {record.load_error}", RuntimeWarning, stacklevel=2)
+            except BaseException as exc:  # SystemExit at import must not end the program
+                if _is_fatal(exc):
+                    raise
+                record.load_error = f"failed to import {ep.value!r}: {_describe_exc(exc)}"
+                _warn(f"sdesolve plugin {ep.name!r} {record.load_error}")
                 continue
             try:
                 self.pm.register(plugin, name=ep.name)
                 self.pm.check_pending()
-            except Exception as exc:
+            except BaseException as exc:
+                if _is_fatal(exc):
+                    raise
                 if self.pm.has_plugin(ep.name):
                     self.pm.unregister(name=ep.name)
-                record.load_error = f"invalid hooks: {type(exc).__name__}: {exc}"
-                warnings.warn(f"sdesolve plugin {ep.name!r} has {record.load_error}", RuntimeWarning, stacklevel=2)
+                record.load_error = f"invalid hooks: {_describe_exc(exc)}"
+                _warn(f"sdesolve plugin {ep.name!r} has {record.load_error}")
+
+    def _record(self, plugin_name: str) -> PluginRecord:
+        if plugin_name not in self.records:
+            self.records[plugin_name] = PluginRecord(plugin_name, builtin=False, rank=(3, next(_RUNTIME)))
+        return self.records[plugin_name]
 
     def build(self) -> Registry:
         reg = Registry(list(self.records.values()))
         for record in self.records.values():
             record.registers = {}
-            record.hook_error = None
+            record.issues = []
+            record.conflicts = []
         for kind, hook_name in KINDS.items():
             hook = getattr(self.pm.hook, hook_name)
-            for impl in hook.get_hookimpls():
-                record = self.records.setdefault(impl.plugin_name, PluginRecord(impl.plugin_name, builtin=False))
-                sink: list[tuple[str, Any]] = []
-                try:
-                    impl.function(register=_make_register(kind, sink))
-                except Exception as exc:
-                    record.hook_error = f"hook {hook_name} raised {type(exc).__name__}: {exc}"
-                    warnings.warn(
-                        f"sdesolve plugin {impl.plugin_name!r}: {record.hook_error}", RuntimeWarning, stacklevel=2
-                    )
-                    continue
-                clash = reg.clash(kind, [name for name, _ in sink], impl.plugin_name)
-                if clash is not None:  # left out whole, reported, the others stay loaded
-                    record.hook_error = clash
-                    warnings.warn(f"sdesolve plugin {impl.plugin_name!r}: {clash}", RuntimeWarning, stacklevel=2)
-                    continue
-                for name, obj in sink:
-                    reg.add(kind, name, obj, impl.plugin_name)
-                    record.registers.setdefault(kind, []).append(name)
+            impls = sorted(hook.get_hookimpls(), key=lambda impl: self._record(impl.plugin_name).rank)
+            for impl in impls:
+                self._call(reg, kind, hook_name, impl)
         reg.records = list(self.records.values())
         return reg
+
+    def _call(self, reg: Registry, kind: str, hook_name: str, impl: Any) -> None:
+        plugin = impl.plugin_name
+        record = self._record(plugin)
+        sink: list[tuple[Any, Any]] = []
+        try:
+            impl.function(register=_make_register(kind, sink))
+        except BaseException as exc:  # a hook calling sys.exit() is reported like any failure
+            if _is_fatal(exc):
+                raise
+            issue = f"hook {hook_name} raised {_describe_exc(exc)}; nothing it registered was kept"
+            record.issues.append(issue)
+            _warn(f"sdesolve plugin {plugin!r}: {issue}")
+            return
+        for name, obj in sink:
+            try:
+                name = validate(kind, name, obj)
+            except BaseException as exc:  # describe() of a sampler is plugin code too
+                if _is_fatal(exc):
+                    raise
+                reason = str(exc) if isinstance(exc, TypeError) else f"validation raised {_describe_exc(exc)}"
+                issue = f"{kind} {name!r} refused: {reason}"
+                record.issues.append(issue)
+                _warn(f"sdesolve plugin {plugin!r}: {issue}")
+                continue
+            owner = reg.owners[kind].get(name)
+            if owner is not None:
+                clash = _clash_message(kind, name, owner, plugin)
+                record.conflicts.append(clash)
+                _warn(f"sdesolve plugin {plugin!r}: {clash}")
+                continue
+            reg.add(kind, name, obj, plugin)
+            record.registers.setdefault(kind, []).append(name)
 
 
 _state: _State | None = None
@@ -305,7 +525,10 @@ def plugin_records() -> list[PluginRecord]:
 def register_plugin(plugin: Any, name: str | None = None) -> str:
     """Register a plugin object (module or instance with hook implementations) at run time.
 
-    Strict: hooks that match no specification raise ``pluggy.PluginValidationError``.
+    Strict: hooks that match no specification raise ``pluggy.PluginValidationError``; a name another plugin
+    holds raises :class:`DuplicateNameError` naming both; a hook that raises or an object refused by
+    :func:`validate` raises :class:`PluginError`. On error nothing of the plugin stays registered. Run-time
+    plugins rank after every entry point.
     """
     state = _get_state()
     plugin_name = state.pm.register(plugin, name=name)
@@ -313,18 +536,23 @@ def register_plugin(plugin: Any, name: str | None = None) -> str:
         raise PluginError(f"plugin {name or plugin!r} is already registered")
     try:
         state.pm.check_pending()
-    except Exception:
+    except BaseException:
         state.pm.unregister(name=plugin_name)
         raise
-    state.records[plugin_name] = PluginRecord(plugin_name, builtin=False)
+    state.records[plugin_name] = PluginRecord(plugin_name, builtin=False, rank=(3, next(_RUNTIME)))
     state.registry = None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        registry()
-    error = state.records[plugin_name].hook_error
-    if error is not None:  # strict: a plugin registered by hand that cannot be used is an error
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            registry()
+    except BaseException:
         unregister_plugin(plugin_name)
-        raise (DuplicateNameError if "registered by both" in error else PluginError)(error)
+        raise
+    record = state.records[plugin_name]
+    if record.conflicts or record.issues:  # strict: a plugin registered by hand that cannot be used is an error
+        unregister_plugin(plugin_name)
+        error_cls = DuplicateNameError if record.conflicts else PluginError
+        raise error_cls(f"plugin {plugin_name!r}: " + "; ".join(record.conflicts + record.issues))
     return plugin_name
 
 
