@@ -253,12 +253,18 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     if _lab() is None:
         return 2
     import os
+    import warnings
 
     from sdesolve_diffusion.generate import RunConfig, run
 
+    try:
+        shape = [int(v) for v in args.shape.split(",") if v.strip()]
+    except ValueError:
+        print(f"error: --shape must be comma-separated sizes such as 3,32,32, got {args.shape!r}", file=sys.stderr)
+        return 2
     cfg = RunConfig(
         model=args.model,
-        shape=_csv(int, args.shape) or [],
+        shape=shape,
         n=args.n,
         batch=args.batch,
         sampler=args.sampler,
@@ -272,21 +278,44 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         options=dict(args.option or []),
     )
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank, barrier, dist = 0, None, None
+    rank, barrier, broadcast, dist = 0, None, None, None
     if world > 1:
         import torch.distributed as dist
 
-        dist.init_process_group(backend="nccl" if args.device.startswith("cuda") else "gloo")
-        rank, world, barrier = dist.get_rank(), dist.get_world_size(), dist.barrier
-        if args.device.startswith("cuda"):
+        cuda = args.device.startswith("cuda")
+        if cuda:  # the device is not part of the run's identity: each rank uses its own GPU
             cfg.device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+            torch.cuda.set_device(cfg.device)
+        dist.init_process_group(backend="nccl" if cuda else "gloo")
+        rank, world, barrier = dist.get_rank(), dist.get_world_size(), dist.barrier
+
+        def broadcast(obj: Any) -> Any:  # rank 0's decision (run id or error) reaches every rank
+            box = [obj]
+            dist.broadcast_object_list(box, src=0)
+            return box[0]
+
+    def show(message: Any, category: Any, *rest: Any, **kw: Any) -> None:
+        print(f"WARNING: {message}", file=sys.stderr)
+
     try:
-        manifest = run(
-            cfg, args.out, resume=args.resume, progress=not args.quiet, rank=rank, world=world, barrier=barrier
-        )
+        with warnings.catch_warnings():
+            warnings.showwarning = show
+            manifest = run(
+                cfg,
+                args.out,
+                resume=args.resume,
+                progress=not args.quiet,
+                rank=rank,
+                world=world,
+                barrier=barrier,
+                broadcast=broadcast,
+            )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except FloatingPointError as exc:  # NaN/inf: nothing non-finite is written, the run stays incomplete
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     finally:
         if dist is not None:
             dist.destroy_process_group()
@@ -336,8 +365,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("sample", help="sample a model into checksummed shards (resumable; torchrun for processes)")
-    p.add_argument("--model", required=True, help="module:attr of a model(x, t) or an nn.Module class/factory")
-    p.add_argument("--checkpoint", help="a state_dict (.pt, loaded with weights_only=True) or .safetensors")
+    p.add_argument(
+        "--model",
+        required=True,
+        help="module:attr (the current folder is importable): a model(x, t); a class, instantiated with no "
+        "arguments; or a function marked fn._sdesolve_factory = True, called with no arguments",
+    )
+    p.add_argument(
+        "--checkpoint",
+        help="a state_dict (.pt, loaded with weights_only=True) or .safetensors; without it the weights are the "
+        "constructor's, seeded with --seed (a warning says so)",
+    )
     p.add_argument("--shape", required=True, help="event shape of one sample, e.g. 3,32,32")
     p.add_argument(
         "--n",
@@ -356,8 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="float32", choices=sorted(_DTYPES))
     p.add_argument("--option", action="append", type=_option, help="sampler option key=value (repeatable)")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--resume", action="store_true", help="continue a killed run in --out")
+    p.add_argument("--out", required=True, help="output folder (locked while a run writes to it)")
+    p.add_argument("--resume", action="store_true", help="continue a killed run in --out (same configuration)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_sample)
 
