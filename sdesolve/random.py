@@ -59,6 +59,11 @@ def generators_from_seeds(seeds: Sequence[int], device: torch.device | str) -> l
     for i, seed in enumerate(seeds):
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seeds[{i}] must be an int, got {type(seed).__name__}")
+        if not 0 <= seed < 2**64:  # torch seeds are 64-bit; -1 and 2**64 - 1 would silently share a stream
+            raise ValueError(
+                f"seeds[{i}] must be an integer in [0, 2**64), got {seed}; reduce a larger seed first, e.g. "
+                "int.from_bytes(hashlib.sha256(str(seed).encode()).digest()[:8], 'little')"
+            )
         out.append(torch.Generator(device=device).manual_seed(seed))
     return out
 

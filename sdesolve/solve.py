@@ -13,7 +13,7 @@ from torch import Tensor
 from sdesolve.coefficients import DEFAULT_SUBDIVISIONS, GridCoefficients
 from sdesolve.finite import FiniteMonitor
 from sdesolve.noise import GaussianNoise, Noise, PathNoise
-from sdesolve.plugins import get_stepper
+from sdesolve.plugins import get_stepper, registry
 from sdesolve.problem import SemilinearSDE
 from sdesolve.random import Generators, check_generators
 from sdesolve.steppers.base import SolveContext, Stepper
@@ -70,7 +70,7 @@ def make_stepper(method: str | Stepper | type[Stepper], **options: Any) -> Stepp
         try:
             cls = get_stepper(method)
         except KeyError as exc:
-            raise ValueError(f"method: {exc.args[0]}") from None
+            raise ValueError(f"method: {exc.args[0]}{_sampler_hint(method)}") from None
     else:
         raise TypeError(f"method must be a stepper name, class or instance, got {type(method).__name__}")
     accepted = cls.options()
@@ -81,6 +81,45 @@ def make_stepper(method: str | Stepper | type[Stepper], **options: Any) -> Stepp
             f"accepted options: {', '.join(accepted) or 'none'}"
         )
     return cls(**options)
+
+
+def _refuse_untracked_gradients(sde: SemilinearSDE, ts: Any) -> None:
+    """Gradients flow through ``x0`` and ``N`` only: the grid's coefficients are float64 constants computed once.
+
+    Rather than drop them silently, refuse a ``ts`` or an ``a``/``b``/``g`` that would carry gradients.
+    """
+    if not torch.is_grad_enabled():
+        return
+    why = (
+        "sdesolve precomputes the step coefficients from ts, a, b and g once, in float64, as constants, so "
+        "gradients with respect to them are not tracked (gradients through x0 and through N's parameters are)"
+    )
+    if isinstance(ts, Tensor) and ts.requires_grad:
+        raise ValueError(f"ts requires grad: {why}; pass ts.detach(), or use torchsde/torchdiffeq for those gradients")
+    probe = torch.tensor([0.0], dtype=torch.float64)
+    if isinstance(ts, Tensor) and ts.numel() > 0:
+        probe = ts.detach().reshape(-1)[:1].to(device="cpu", dtype=torch.float64)
+    for name, fn in (("a", sde.linear), ("b", sde.weight), ("g", sde.diffusion)):
+        try:
+            value = fn(probe)
+        except Exception:  # reported with its own message when the grid's coefficients are computed
+            continue
+        if isinstance(value, Tensor) and value.requires_grad:
+            raise ValueError(
+                f"{name}(t) returns a tensor that requires grad (it depends on learnable parameters): {why}; "
+                f"compute {name}(t) under torch.no_grad() / with detached parameters, or use torchsde/torchdiffeq "
+                "for those gradients"
+            )
+
+
+def _sampler_hint(name: str) -> str:
+    """When ``name`` is a registered diffusion sampler rather than a stepper, say so and name its stepper."""
+    sampler = registry().items["sampler"].get(name)
+    if sampler is None:
+        return ""
+    stepper = getattr(sampler, "stepper", None)
+    uses = f"; its stepper is {stepper!r}, pass method={stepper!r} to solve" if stepper else ""
+    return f". {name!r} is a diffusion sampler: call sdesolve.sample(model, x_T, {name!r}, ...){uses}"
 
 
 def _check_state(x0: Any) -> Tensor:
@@ -113,6 +152,7 @@ def integrate(
     if not isinstance(sde, SemilinearSDE):
         raise TypeError(f"sde must be an sdesolve.SemilinearSDE, got {type(sde).__name__}")
     x0 = _check_state(x0)
+    _refuse_untracked_gradients(sde, ts)
     grid = as_time_grid(ts)
     stepper = make_stepper(method, **stepper_options)
     if not sde.is_ode and not stepper.supports_noise:

@@ -159,3 +159,32 @@ def test_sde_and_generator_types(x0) -> None:
         solve(tv_sde(), x0, [0.0, 1.0], method=3)
     with pytest.raises(ValueError, match="subdivisions must be a positive integer"):
         solve(tv_sde(), x0, [0.0, 1.0], subdivisions=0)
+
+
+def test_gradients_flow_through_x0_and_n_and_are_refused_where_they_would_be_dropped() -> None:
+    """Coefficients are float64 constants: a ts or an a/b/g that needs gradients is refused, never silently cut."""
+    w = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    x0 = torch.randn(4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    ts = torch.linspace(0.0, 1.0, 9, dtype=torch.float64)
+
+    def loss(weight: torch.Tensor, start: torch.Tensor, method: str) -> torch.Tensor:
+        sde = SemilinearSDE(a=-1.0, nonlinear=lambda t, x: torch.sin(weight * x) + t)
+        return solve(sde, start, ts, method, generator=torch.Generator().manual_seed(1)).square().sum()
+
+    for method in ("exponential_euler", "heun", "randomized_midpoint"):
+        gw, gx = torch.autograd.grad(loss(w, x0, method), (w, x0))
+        eps = 1e-6
+        with torch.no_grad():
+            fd = (loss(w + eps, x0, method) - loss(w - eps, x0, method)) / (2 * eps)
+        assert torch.isclose(gw, fd, rtol=1e-6), method
+        assert gx.shape == x0.shape and torch.isfinite(gx).all()
+
+    sde = SemilinearSDE(a=-1.0, nonlinear=lambda t, x: x)
+    with pytest.raises(ValueError, match=r"ts requires grad.*gradients through x0 and through N's parameters are"):
+        solve(sde, x0, ts.clone().requires_grad_(), "heun")
+    for name in ("a", "b", "g"):
+        kwargs = {"a": -1.0, "nonlinear": lambda t, x: x, name: lambda t: w * (1 + t)}
+        with pytest.raises(ValueError, match=rf"{name}\(t\) returns a tensor that requires grad"):
+            solve(SemilinearSDE(**kwargs), x0, ts, "euler_maruyama")
+        with torch.no_grad():  # nothing to drop: allowed
+            solve(SemilinearSDE(**kwargs), x0, ts, "euler_maruyama")

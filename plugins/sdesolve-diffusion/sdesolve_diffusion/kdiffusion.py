@@ -51,23 +51,12 @@ def kdiffusion_sampler(name: str) -> Callable[..., Tensor]:
         grid = sig[:-1] if to_zero else sig
         if grid.numel() < 2:  # a single level then 0: one denoising evaluation
             return model(x, sig[:1].to(x).expand(x.shape[0]), **extra)
+        if getattr(sdesolve.registry().get("sampler", name), "vp_only", False):
+            return _variance_preserving(name, model, x, grid, to_zero, extra, callback, disable, generator, options)
         process = sdesolve.registry().get("process", "edm")
 
         def denoiser(y: Tensor, sigma: Tensor) -> Tensor:
             return model(y, sigma.to(y.dtype), **extra)
-
-        def report(info: dict[str, Any]) -> None:
-            if callback is not None:
-                level = float(grid[info["i"]])
-                callback(
-                    {
-                        "x": info["x"],
-                        "i": info["i"],
-                        "sigma": level,
-                        "sigma_hat": level,
-                        "denoised": info.get("denoised"),
-                    }
-                )
 
         return sdesolve.sample(
             denoiser,
@@ -78,7 +67,7 @@ def kdiffusion_sampler(name: str) -> Callable[..., Tensor]:
             grid=grid,
             denoise=to_zero,
             generator=generator,
-            callback=report,
+            callback=_reporter(callback, grid, lambda i, y: y),
             progress=disable is False,
             **options,
         )
@@ -86,6 +75,66 @@ def kdiffusion_sampler(name: str) -> Callable[..., Tensor]:
     sample.__name__ = sample.__qualname__ = f"sample_{name}"
     sample.__doc__ = f"sdesolve's ``{name}`` with k-diffusion's sampler signature (see the module docstring)."
     return sample
+
+
+def _reporter(
+    callback: Callable[[dict[str, Any]], None] | None, grid: Tensor, to_ve: Callable[[int, Tensor], Tensor]
+) -> Callable[[dict[str, Any]], None] | None:
+    if callback is None:
+        return None
+
+    def report(info: dict[str, Any]) -> None:
+        level = float(grid[info["i"]])
+        x = to_ve(info["i"], info["x"])
+        callback({"x": x, "i": info["i"], "sigma": level, "sigma_hat": level, "denoised": info.get("denoised")})
+
+    return report
+
+
+def _variance_preserving(
+    name: str,
+    model: Callable[..., Tensor],
+    x: Tensor,
+    grid: Tensor,
+    to_zero: bool,
+    extra: dict[str, Any],
+    callback: Callable[[dict[str, Any]], None] | None,
+    disable: bool | None,
+    generator: torch.Generator | None,
+    options: dict[str, Any],
+) -> Tensor:
+    """A sampler whose formulas need ``α² + σ² = 1`` (Li et al.'s), run on k-diffusion's ``x = x₀ + σ ε``.
+
+    The variance-exploding state is the variance-preserving one divided by ``α``: with the OU process
+    (``α = e^{-t}``, ``σ_VE = √(e^{2t} - 1)``, defined for every ``σ_VE > 0``) the grid is ``t = ½ log(1 + σ²)``,
+    the state ``x_VP = α x``, and the denoiser ``D(x_VP / α; σ_VE)`` is the data prediction. The result is divided
+    by ``α`` at the last level again (or is the denoised data when ``sigmas`` ends with 0).
+    """
+    process = sdesolve.registry().get("process", "ou")
+    times = process.t_from_edm_sigma(grid)
+    alpha = process.alpha(times)
+
+    def scale(v: Tensor, y: Tensor) -> Tensor:
+        return v.to(device=y.device, dtype=y.dtype).reshape(-1, *[1] * (y.dim() - 1))
+
+    def data(y: Tensor, t: Tensor) -> Tensor:
+        t64 = t.to(torch.float64)
+        return model(y / scale(process.alpha(t64), y), process.edm_sigma(t64).to(y.dtype), **extra)
+
+    out = sdesolve.sample(
+        data,
+        x * float(alpha[0]),
+        name,
+        process=process,
+        prediction="x0",
+        grid=times,
+        denoise=to_zero,
+        generator=generator,
+        callback=_reporter(callback, grid, lambda i, y: y / float(alpha[i + 1])),
+        progress=disable is False,
+        **options,
+    )
+    return out if to_zero else out / float(alpha[-1])
 
 
 def __getattr__(attr: str) -> Callable[..., Tensor]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import inspect
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from sdesolve.finite import FiniteMonitor
+from sdesolve.finite import FiniteMonitor, NonFiniteError
 from sdesolve.random import check_generators, generators_from_seeds, randn
 from sdesolve_diffusion.adapters import ModelAdapter
 from sdesolve_diffusion.grids import resolve_grid
@@ -63,7 +66,8 @@ class DiffusionSampler:
     """A registered diffusion sampler; subclasses implement :meth:`run`.
 
     ``denoise=True`` finishes every sampler with the denoiser at the last time (skipped where ``σ = 0`` already).
-    Sampling runs without autograd unless ``grad=True``.
+    Sampling runs without autograd unless ``grad=True``, and an ``nn.Module`` model in eval mode (its own and its
+    submodules' train/eval flags are restored afterwards). Options are checked against :meth:`options`.
 
     Class attributes: ``name``; ``stochastic``; ``nfe_per_step`` (network calls per step); ``order``
     (deterministic samplers: ODE order; stochastic: weak order); ``default_grid``; ``vp_only`` (formulas that
@@ -88,6 +92,27 @@ class DiffusionSampler:
             "vp_only": self.vp_only,
             "summary": self.summary,
         }
+
+    @classmethod
+    def options(cls) -> dict[str, Any]:
+        """The sampler's own options (the keyword parameters of :meth:`run`) with their defaults."""
+        return {
+            p.name: (None if p.default is inspect.Parameter.empty else p.default)
+            for p in list(inspect.signature(cls.run).parameters.values())[3:]
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        }
+
+    def check_options(self, options: dict[str, Any]) -> None:
+        """Raise a ``TypeError`` listing the accepted options when ``options`` holds an unknown one."""
+        accepted = self.options()
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise TypeError(
+                f"sampler {self.name!r} got unknown option(s) {', '.join(unknown)}; accepted options: "
+                f"{', '.join(f'{k}={v!r}' for k, v in accepted.items()) or 'none'} (and for every sampler: steps, "
+                "process, prediction, grid, generator, seeds, callback, progress, device, dtype, grid_options, "
+                "denoise, grad)"
+            )
 
     def __call__(
         self,
@@ -115,11 +140,12 @@ class DiffusionSampler:
             raise ValueError(
                 f"sampler {self.name!r} needs a variance-preserving process (α² + σ² = 1); {process.name!r} is not"
             )
+        self.check_options(options)
         adapter = ModelAdapter(model, process, prediction)
         times = resolve_grid(self.default_grid if grid is None else grid, process, steps, **(grid_options or {}))
         x, gens = self._initial(x_T, process, generator, seeds, device, dtype)
         reporter = Reporter(callback, progress, times, self.name)
-        with torch.set_grad_enabled(grad):
+        with torch.set_grad_enabled(grad), _eval_mode(model):
             try:
                 x = self.run(SamplingContext(adapter, process, times, gens, reporter), x, **options)
             finally:
@@ -128,23 +154,31 @@ class DiffusionSampler:
             t_end = float(times[-1])
             if denoise and float(process.sigma(torch.tensor(t_end, dtype=torch.float64))) > 0:
                 x = adapter.data(per_sample(t_end, x), x)  # the jump to σ = 0: Tweedie's mean, one more NFE
+                if not bool(torch.isfinite(x).all()):
+                    raise NonFiniteError(
+                        f"non-finite values (NaN or inf) in the final denoising call of {self.name!r} at t = "
+                        f"{t_end:g} (after all {times.numel() - 1} steps were finite)",
+                        times.numel() - 1,
+                    )
         return x
 
     def _initial(
         self, x_T: Any, process: Process, generator: Any, seeds: Sequence[int] | None, device: Any, dtype: Any
     ) -> tuple[Tensor, Any]:
+        if isinstance(x_T, np.ndarray):
+            x_T = torch.from_numpy(x_T)
         if isinstance(x_T, Tensor):
             if not x_T.is_floating_point() or x_T.dim() < 1:
-                raise ValueError("x_T must be a floating tensor of shape (batch, *event)")
+                raise ValueError(
+                    f"x_T must be a floating tensor of shape (batch, *event), got dtype {x_T.dtype} and shape "
+                    f"{tuple(x_T.shape)}"
+                )
             if not bool(torch.isfinite(x_T).all()):
                 raise ValueError("x_T must be finite")
             x = x_T.to(device=device or x_T.device, dtype=dtype or x_T.dtype)
             draw = False
         else:
-            shape = tuple(int(s) for s in x_T)
-            if not shape or any(s < 1 for s in shape):
-                raise ValueError(f"x_T must be a tensor or a shape of positive sizes, got {x_T!r}")
-            x = torch.empty(shape, device=device or "cpu", dtype=dtype or torch.float32)
+            x = torch.empty(_shape(x_T), device=device or "cpu", dtype=dtype or torch.float32)
             draw = True
         if seeds is not None:
             seeds = list(seeds)
@@ -165,6 +199,34 @@ class DiffusionSampler:
         """Advance ``x`` over ``ctx.times``, calling ``ctx.report(i, t, x)`` after every step; return ``x`` at the
         last time (``denoise`` is handled by the caller)."""
         raise NotImplementedError
+
+
+def _shape(x_T: Any) -> tuple[int, ...]:
+    """``x_T`` given as a shape ``(batch, *event)``: a sequence of positive integers, checked."""
+    if not isinstance(x_T, (tuple, list, torch.Size)):
+        raise TypeError(
+            "x_T must be the initial noise (a tensor or NumPy array of shape (batch, *event)) or a shape "
+            f"(a tuple of positive integers), got {type(x_T).__name__} {x_T!r}"
+        )
+    if not x_T or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in x_T):
+        raise ValueError(f"x_T as a shape must be a non-empty tuple of positive integers, got {tuple(x_T)!r}")
+    return tuple(int(s) for s in x_T)
+
+
+@contextlib.contextmanager
+def _eval_mode(model: Any) -> Iterator[None]:
+    """Run an ``nn.Module`` in eval mode (dropout off, batch-norm running statistics used and left unchanged),
+    then restore every submodule's own train/eval flag."""
+    if not isinstance(model, torch.nn.Module):
+        yield
+        return
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for m, training in flags:
+            m.training = training
 
 
 def per_sample(t: float, x: Tensor) -> Tensor:

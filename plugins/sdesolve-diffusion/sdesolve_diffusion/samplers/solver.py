@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from sdesolve import solve
+from sdesolve import get_stepper, solve
 from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext
 
 __all__ = ["DDRaM", "DDRaMODE", "EulerMaruyamaSDE", "ExponentialEulerSDE", "SolverSampler"]
@@ -31,6 +31,11 @@ class SolverSampler(DiffusionSampler):
     stepper: ClassVar[str] = ""
     eta: ClassVar[float] = 1.0
     splitting: ClassVar[str] = "relative"
+
+    @classmethod
+    def options(cls) -> dict[str, Any]:
+        """``splitting``, ``eta`` and the options of the stepper it runs."""
+        return {"splitting": cls.splitting, "eta": cls.eta, **get_stepper(cls.stepper).options()}
 
     def run(
         self,
