@@ -81,6 +81,81 @@ def test_verify_exits_1_when_a_stepper_misses_its_order(capsys, fresh_plugins) -
 def test_verify_unknown_stepper_exits_2_with_suggestion(capsys) -> None:
     code, _, err = _run(capsys, "verify", "--stepper", "heum")
     assert code == 2 and "did you mean 'heun'" in err
+    code, _, err = _run(capsys, "verify", "--stepper", "Heun")  # a case difference gets a suggestion too
+    assert code == 2 and "did you mean 'heun'?" in err
+
+
+def _register_stepper(cls, name: str) -> None:
+    from sdesolve import hookimpl
+
+    class Plugin:
+        @hookimpl
+        def sdesolve_register_steppers(self, register):
+            register(cls)
+
+    plugins.register_plugin(Plugin(), name=name)
+
+
+def test_verify_reports_a_broken_stepper_as_an_error_row_and_measures_the_others(capsys, fresh_plugins) -> None:
+    """Regression: one stepper raising in step() ended the whole `sdesolve verify` run with a traceback."""
+    from sdesolve.steppers.euler_maruyama import EulerMaruyama
+
+    class Broken(EulerMaruyama):
+        name = "broken_cli"
+
+        def step(self, ctx, k, x, state):
+            raise RuntimeError("kaboom")
+
+    _register_stepper(Broken, "broken_cli_plugin")
+    argv = ["verify", "--quick", "--stepper", "broken_cli", "--stepper", "exponential_euler"]
+    argv += ["--problem", "nonlinear_tv", "--kind", "ode"]
+    code, out, _ = _run(capsys, *argv)
+    assert code == 1
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith(("broken_cli", "exponential_euler"))}
+    assert "ERROR" in rows["broken_cli"] and "RuntimeError: kaboom" in rows["broken_cli"]
+    assert "PASS" in rows["exponential_euler"]
+    code, out, _ = _run(capsys, *argv, "--json")
+    data = json.loads(out)
+    assert code == 1 and data["summary"]["passed"] is False and data["summary"]["errors"] == 1
+    results = {r["stepper"]: r for r in data["results"]}
+    assert results["broken_cli"]["passed"] is False and results["broken_cli"]["status"] == "ERROR"
+    assert results["broken_cli"]["error"] == "RuntimeError: kaboom"
+    assert results["exponential_euler"]["passed"] is True
+
+
+def test_verify_measures_the_weak_order_and_fails_an_overclaim(capsys, fresh_plugins) -> None:
+    """Regression: the declared weak order was never measured; Euler–Maruyama claiming weak order 3 passed."""
+    from sdesolve.steppers.euler_maruyama import EulerMaruyama
+
+    class WeakOverclaiming(EulerMaruyama):
+        name = "weak_overclaiming_cli"
+        weak_order = 3.0
+
+    _register_stepper(WeakOverclaiming, "weak_overclaiming")
+    code, out, _ = _run(capsys, "verify", "--quick", "--json", "--stepper", "weak_overclaiming_cli", "--kind", "weak")
+    data = json.loads(out)
+    assert code == 1 and data["summary"]["passed"] is False
+    [result] = data["results"]
+    assert result["kind"] == "weak" and result["problem"] == "linear_weak_forward" and result["status"] == "FAIL"
+    assert result["declared"] == 3.0 and result["measured"] == pytest.approx(1.0, abs=0.25)
+
+
+def test_plugins_command_survives_a_plugin_calling_sys_exit(capsys, fresh_plugins, monkeypatch, tmp_path) -> None:
+    from importlib import metadata
+
+    (tmp_path / "sdesolve_exiting_cli_xyz.py").write_text("import sys\nsys.exit('bye')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    eps = [
+        metadata.EntryPoint("exiting", "sdesolve_exiting_cli_xyz", "sdesolve"),
+        metadata.EntryPoint("dup", "tests.plugin_fixtures:heun_and_more", "sdesolve"),
+    ]
+    monkeypatch.setattr(plugins, "_entry_points", lambda: eps)
+    with pytest.warns(RuntimeWarning):
+        code, out, _ = _run(capsys, "plugins")
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith(("exiting", "dup"))}
+    assert "ERROR: failed to import 'sdesolve_exiting_cli_xyz': SystemExit: bye" in rows["exiting"]
+    assert "steppers: euler_copy" in rows["dup"] and "PARTLY LEFT OUT" in rows["dup"] and "'heun'" in rows["dup"]
 
 
 def test_console_script_and_module_entry_point() -> None:

@@ -1,14 +1,26 @@
 """Registry-driven convergence checks: every registered stepper (third-party plugins included) must reach
-its declared ODE and strong orders, within 0.25, against closed forms, torchdiffeq and torchsde."""
+its declared ODE, strong and weak orders, within 0.25, against closed forms, torchdiffeq, torchsde and closed-form
+Gaussian laws."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 import torch
 
-from sdesolve import registry
-from sdesolve.conformance import PROBLEMS, SuiteConfig, fit_order, measure_order
+from sdesolve import hookimpl, plugins, registry
+from sdesolve.conformance import (
+    PROBLEMS,
+    WEAK_PROBLEMS,
+    SuiteConfig,
+    fit_order,
+    measure_order,
+    run_conformance,
+    weak_fit,
+)
 from sdesolve.conformance.suite import _References
+from sdesolve.steppers.euler_maruyama import EulerMaruyama
 
 STEPPERS = sorted(registry().steppers)
 _REFS: dict[tuple[str, str], _References] = {}
@@ -47,6 +59,104 @@ def test_declared_order_is_reached_cpu(stepper: str, problem: str, kind: str) ->
 @pytest.mark.parametrize("stepper", STEPPERS)
 def test_declared_order_is_reached_cuda(stepper: str, problem: str, kind: str) -> None:
     _check(stepper, problem, kind, "cuda")
+
+
+def _check_weak(stepper: str, problem: str, device: str) -> None:
+    cls = registry().get("stepper", stepper)
+    if not cls.supports_noise:
+        pytest.skip(f"{stepper} supports ODEs only")
+    config = SuiteConfig(quick=True, device=device)
+    result = measure_order(cls, WEAK_PROBLEMS[problem], "weak", config, _refs(config))
+    assert result.nfe_ok, f"{stepper}: counted NFE differs from nfe_per_step={cls.nfe_per_step} x steps"
+    assert result.passed, (
+        f"{stepper} on {problem}: {result.status}, measured weak order {result.measured:.3f}, declared "
+        f"{result.declared}: {result.details['note']}; moments {result.details['moments']}"
+    )
+
+
+@pytest.mark.parametrize("problem", SuiteConfig(quick=True).weak_problems)
+@pytest.mark.parametrize("stepper", STEPPERS)
+def test_declared_weak_order_is_reached_cpu(stepper: str, problem: str) -> None:
+    _check_weak(stepper, problem, "cpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("problem", SuiteConfig(quick=True).weak_problems)
+@pytest.mark.parametrize("stepper", STEPPERS)
+def test_declared_weak_order_is_reached_cuda(stepper: str, problem: str) -> None:
+    _check_weak(stepper, problem, "cuda")
+
+
+def test_a_stepper_claiming_weak_order_3_fails() -> None:
+    """Regression: the declared weak order was never measured, so Euler–Maruyama claiming 3 passed."""
+
+    class WeakOverclaiming(EulerMaruyama):
+        name = "weak_overclaiming"
+        weak_order = 3.0
+
+    config = SuiteConfig(quick=True)
+    result = measure_order(WeakOverclaiming, WEAK_PROBLEMS["linear_weak_forward"], "weak", config, _refs(config))
+    assert result.measured == pytest.approx(1.0, abs=0.25)
+    assert not result.passed and result.status == "FAIL"
+    assert len(result.details["moments"]["mean"]["used_steps"]) >= 3
+
+
+def test_a_claim_that_cannot_be_resolved_above_the_monte_carlo_floor_does_not_pass() -> None:
+    """A stepper exact in law has only Monte-Carlo noise for an error: its claim is unmeasurable, and fails."""
+    problem = WEAK_PROBLEMS["linear_weak_forward"]
+    mean, variance = problem.law()
+
+    class ExactInLaw(EulerMaruyama):
+        name = "exact_in_law"
+        weak_order = 5.0
+
+        def step(self, ctx, k, x, state):
+            ctx.nonlinear(ctx.time(k), x)  # one counted evaluation per step, like Euler–Maruyama
+            dw = ctx.noise.increment(k, x)  # variance |h_k|
+            if k < len(ctx.coef.h) - 1:
+                return x, state
+            return torch.full_like(x, mean) + dw * math.sqrt(variance / ctx.coef.abs_h[k]), state
+
+    config = SuiteConfig(quick=True)
+    result = measure_order(ExactInLaw, problem, "weak", config, _refs(config))
+    assert math.isnan(result.measured) and result.status == "UNMEASURABLE" and not result.passed
+    assert "unmeasurable" in result.details["note"]
+
+
+def test_weak_fit_uses_only_resolved_grids_of_one_sign() -> None:
+    steps = [4, 8, 16, 32, 64]
+    se = [1e-4] * 5
+    order, used = weak_fit(steps, [1.6e-1, 4e-2, 1e-2, 2.5e-3, 1e-4], se)  # the finest is at the floor
+    assert used == [4, 8, 16, 32] and order == pytest.approx(2.0)
+    order, used = weak_fit(steps, [-3e-1, 4e-2, 1e-2, 2.5e-3, 6.25e-4], se)  # sign change: pre-asymptotic
+    assert used == [8, 16, 32, 64] and order == pytest.approx(2.0)
+    order, used = weak_fit(steps, [1e-2, 5e-3, 2e-4, -1e-4, 3e-5], se)  # two resolved grids are not enough
+    assert math.isnan(order) and used == [4, 8]
+    order, used = weak_fit(steps, [3e-4, -2e-4, 1e-4, 4e-4, -5e-4], se)  # all at the floor
+    assert math.isnan(order) and used == []
+
+
+def test_a_broken_stepper_is_one_error_result_and_the_others_are_measured(fresh_plugins) -> None:
+    """Regression: one stepper that raised ended the whole conformance run (and `sdesolve verify`)."""
+
+    class Broken(EulerMaruyama):
+        name = "broken_stepper"
+
+        def step(self, ctx, k, x, state):
+            raise RuntimeError("kaboom")
+
+    class Plugin:
+        @hookimpl
+        def sdesolve_register_steppers(self, register):
+            register(Broken)
+
+    plugins.register_plugin(Plugin(), name="broken_plugin")
+    results = run_conformance(["broken_stepper", "heun"], quick=True, problems=["linear_closed_form"])
+    broken = [r for r in results if r.stepper == "broken_stepper"]
+    assert [(r.kind, r.status) for r in broken] == [("ode", "ERROR"), ("strong", "ERROR")]
+    assert all(r.error == "RuntimeError: kaboom" and not r.passed for r in broken)
+    heun = [r for r in results if r.stepper == "heun"]
+    assert [r.kind for r in heun] == ["ode", "strong"] and all(r.passed for r in heun)
 
 
 def test_fit_order_recovers_a_known_slope() -> None:

@@ -1,5 +1,6 @@
 """Test problems of the conformance suite: time-dependent ``a(t)`` and ``g(t)``, both time directions,
-one closed-form solution, and a reverse-time diffusion problem with an exact Gaussian-mixture score."""
+one closed-form solution, a reverse-time diffusion problem with an exact Gaussian-mixture score, and (for the
+weak order) linear additive-noise problems whose law at the final time is Gaussian in closed form."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from sdesolve.problem import SemilinearSDE
 
-__all__ = ["PROBLEMS", "Problem", "mixture_score"]
+__all__ = ["PROBLEMS", "WEAK_PROBLEMS", "Problem", "WeakProblem", "mixture_score"]
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,92 @@ PROBLEMS: dict[str, Problem] = {
             2,
             "reverse-time OU sampling of a Gaussian mixture (exact score), t from 1.5 down to 0.1 on a graded "
             "grid; relative-score SDE, plain-score probability-flow ODE",
+        ),
+    )
+}
+
+
+# --- 4. weak order: linear problems with a Gaussian law at the final time ----------------------------------
+def _linear_g(t: Tensor) -> Tensor:
+    return 0.5 + 0.25 * torch.cos(t)
+
+
+def _linear_antiderivative(t: float | np.ndarray) -> float | np.ndarray:
+    """``F(t) = ∫ (a + c) dt`` of the linear problem: ``-1.4 t + cos(t)/2 + 0.4 sin(2t)``."""
+    return -1.4 * t + 0.5 * np.cos(t) + 0.4 * np.sin(2.0 * t)
+
+
+def _per_sample(v: Tensor, x: Tensor) -> Tensor:
+    """``v`` (one value per sample, shaped ``(batch,)`` or ``(batch, 1, …)``) laid out to broadcast against ``x``."""
+    v = v.to(x.dtype)
+    return v.reshape(v.shape + (1,) * (x.dim() - v.dim())) if v.dim() < x.dim() else v
+
+
+def _weak_make() -> SemilinearSDE:
+    # N(t, x) = c(t) x is linear but treated as the "nonlinear" part: exponential steppers then freeze c(t) over a
+    # step and are not exact in law, so every stepper has a non-zero weak error whose order can be observed.
+    return SemilinearSDE(
+        a=_linear_a,
+        nonlinear=lambda t, x: _per_sample(_linear_c(t), x) * x,
+        g=_linear_g,
+        name="linear_weak",
+    )
+
+
+@dataclass(frozen=True)
+class WeakProblem:
+    """``dX = (a(t) X + c(t) X) dt + g(t) dW`` from the deterministic ``X(t0) = x0`` (every coordinate).
+
+    The law of ``X(t1)`` is Gaussian: mean ``x0 exp(F(t1) - F(t0))`` (closed form) and variance
+    ``∫ exp(2 (F(t1) - F(s))) g(s)² |ds|`` over ``[t0, t1]`` (256-point Gauss–Legendre quadrature of a smooth
+    integrand: exact to round-off), with ``F = ∫ (a + c)``. A decreasing ``t0 > t1`` integrates backwards (the noise
+    is a Brownian motion in solver time, every increment of variance ``|dt|``).
+    """
+
+    name: str
+    t0: float
+    t1: float
+    x0: float
+    description: str
+
+    def make(self) -> SemilinearSDE:
+        return _weak_make()
+
+    def grid(self, n: int) -> Tensor:
+        return torch.linspace(self.t0, self.t1, n + 1, dtype=torch.float64)
+
+    def law(self) -> tuple[float, float]:
+        """Mean and variance of each coordinate of ``X(t1)``."""
+        f1 = float(_linear_antiderivative(self.t1))
+        mean = self.x0 * math.exp(f1 - float(_linear_antiderivative(self.t0)))
+        nodes, weights = np.polynomial.legendre.leggauss(256)
+        half = 0.5 * (self.t1 - self.t0)
+        s = half * nodes + 0.5 * (self.t1 + self.t0)
+        g = 0.5 + 0.25 * np.cos(s)
+        variance = abs(half) * float(np.sum(weights * np.exp(2.0 * (f1 - _linear_antiderivative(s))) * g * g))
+        return mean, variance
+
+    def initial(self, batch: int, dim: int, dtype: torch.dtype, device: torch.device | str) -> Tensor:
+        return torch.full((batch, dim), self.x0, dtype=dtype, device=device)
+
+
+WEAK_PROBLEMS: dict[str, WeakProblem] = {
+    p.name: p
+    for p in (
+        WeakProblem(
+            "linear_weak_forward",
+            0.0,
+            1.0,
+            100.0,
+            "a(t) = -1 - sin(t)/2, N = (0.8 cos(2t) - 0.4) x, g(t) = 1/2 + cos(t)/4, X(0) = 100, forward on [0, 1]; "
+            "Gaussian law at t = 1 (mean closed form, variance by quadrature)",
+        ),
+        WeakProblem(
+            "linear_weak_backward",
+            1.0,
+            0.0,
+            20.0,
+            "the same problem integrated backwards from t = 1 (X = 20) to t = 0",
         ),
     )
 }

@@ -7,13 +7,22 @@
 * **Strong order** (steppers with ``supports_noise``): RMS pathwise error against ``torchsde`` ``srk``
   (SRA1, strong order 1.5) at ``1/8`` of the finest step, with the stepper and torchsde driven by the same
   ``BrownianInterval``.
+* **Weak order** (steppers with ``supports_noise``): Monte-Carlo errors of the mean and the variance at the final
+  time of linear additive-noise problems whose law there is Gaussian in closed form
+  (:data:`~sdesolve.conformance.problems.WEAK_PROBLEMS`), on coarse grids. A moment's error at a grid counts only
+  when it is at least :data:`RESOLVE` Monte-Carlo standard errors (computed from the samples) from zero; the
+  order of a moment is fitted over the run of such grids, of one sign, ending at the finest one, when that run
+  holds at least :data:`MIN_POINTS` grids; the measured weak order is the smallest order over the moments so
+  measured. When no moment can be measured the claim is **unmeasurable**, which fails.
 
-A measurement fails when it is below the declared order by more than ``tolerance`` (0.25), or when the
-counted evaluations of ``N`` differ from ``nfe_per_step`` × steps.
+A measurement fails when it is below the declared order by more than ``tolerance`` (0.25), when it cannot be
+measured, when the counted evaluations of ``N`` differ from ``nfe_per_step`` × steps, or when the stepper
+raises (an ``ERROR`` result carrying the message; the other steppers are still measured).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,15 +30,20 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from sdesolve.conformance.problems import PROBLEMS, Problem
+from sdesolve.conformance.problems import PROBLEMS, WEAK_PROBLEMS, Problem, WeakProblem
 from sdesolve.plugins import registry
 from sdesolve.reference import brownian_interval, odeint_reference, sdeint_reference
 from sdesolve.solve import integrate
 from sdesolve.steppers.base import Stepper
 
-__all__ = ["OrderResult", "SuiteConfig", "fit_order", "measure_order", "run_conformance"]
+__all__ = ["KINDS", "OrderResult", "SuiteConfig", "fit_order", "measure_order", "run_conformance", "weak_fit"]
 
 TOLERANCE = 0.25
+#: A weak error counts at a grid only when it is at least this many Monte-Carlo standard errors.
+RESOLVE = 6.0
+#: Grids (of one sign, ending at the finest resolved one) needed to fit a weak order.
+MIN_POINTS = 3
+KINDS = ("ode", "strong", "weak")
 
 
 @dataclass(frozen=True)
@@ -58,12 +72,27 @@ class SuiteConfig:
     def sde_paths(self) -> int:
         return 256 if self.quick else 512
 
+    @property
+    def weak_steps(self) -> tuple[int, ...]:
+        return (4, 8, 16, 32) if self.quick else (4, 8, 16, 32, 64)
+
+    @property
+    def weak_samples(self) -> int:
+        """Independent scalar samples per grid (``weak_batch`` paths × ``weak_dim`` coordinates)."""
+        return 2**19 if self.quick else 2**20
+
+    weak_dim: int = 64
+
+    @property
+    def weak_problems(self) -> tuple[str, ...]:
+        return ("linear_weak_forward",) if self.quick else tuple(WEAK_PROBLEMS)
+
     refine: int = 8
 
 
 @dataclass
 class OrderResult:
-    """One measured order."""
+    """One measured order; ``status`` is ``PASS``, ``FAIL``, ``UNMEASURABLE`` or ``ERROR``."""
 
     stepper: str
     problem: str
@@ -75,12 +104,24 @@ class OrderResult:
     reference: str
     nfe_ok: bool
     tolerance: float
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
     passed: bool = field(init=False)
+    status: str = field(init=False)
 
     def __post_init__(self) -> None:
+        measured_ok = bool(np.isfinite(self.measured))
         self.passed = bool(
-            np.isfinite(self.measured) and self.measured >= self.declared - self.tolerance and self.nfe_ok
+            self.error is None and measured_ok and self.measured >= self.declared - self.tolerance and self.nfe_ok
         )
+        if self.error is not None:
+            self.status = "ERROR"
+        elif self.passed:
+            self.status = "PASS"
+        elif self.kind == "weak" and not measured_ok:
+            self.status = "UNMEASURABLE"
+        else:
+            self.status = "FAIL"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,10 +130,41 @@ class OrderResult:
 def fit_order(steps: list[int], errors: list[float]) -> float:
     """Least-squares slope of ``-log(error)`` against ``log(steps)`` (``nan`` if any error is not positive)."""
     e = np.asarray(errors, dtype=float)
-    if not np.all(np.isfinite(e)) or np.any(e <= 0):
+    if len(e) < 2 or not np.all(np.isfinite(e)) or np.any(e <= 0):
         return float("nan")
     slope = np.polyfit(np.log(np.asarray(steps, dtype=float)), np.log(e), 1)[0]
     return float(-slope)
+
+
+def weak_fit(
+    steps: list[int],
+    errors: list[float],
+    std_errors: list[float],
+    *,
+    resolve: float = RESOLVE,
+    min_points: int = MIN_POINTS,
+) -> tuple[float, list[int]]:
+    """The order fitted to the resolved grids of one moment, and those grids (``nan`` and fewer grids if too few).
+
+    Resolved: ``|error| >= resolve × standard error``. Used: the longest run of consecutive resolved grids whose
+    errors share the sign of the finest resolved one, ending there (a sign change marks the pre-asymptotic range).
+    """
+    ok = [
+        bool(np.isfinite(e) and np.isfinite(s) and abs(e) >= resolve * s)
+        for e, s in zip(errors, std_errors, strict=True)
+    ]
+    if not any(ok):
+        return float("nan"), []
+    last = max(i for i, r in enumerate(ok) if r)
+    sign = np.sign(errors[last])
+    first = last
+    while first > 0 and ok[first - 1] and np.sign(errors[first - 1]) == sign:
+        first -= 1
+    used = list(range(first, last + 1))
+    grids = [steps[i] for i in used]
+    if len(used) < min_points:
+        return float("nan"), grids
+    return fit_order(grids, [abs(errors[i]) for i in used]), grids
 
 
 def _rms(x: Tensor, ref: Tensor) -> float:
@@ -135,10 +207,76 @@ class _References:
         return self._sde[problem.name]
 
 
+def _measure_weak(stepper: type[Stepper], problem: WeakProblem, config: SuiteConfig) -> OrderResult:
+    mean, variance = problem.law()
+    batch = config.weak_samples // config.weak_dim
+    x0 = problem.initial(batch, config.weak_dim, config.dtype, config.device)
+    sde = problem.make()
+    steps = list(config.weak_steps)
+    moments: dict[str, dict[str, Any]] = {m: {"errors": [], "std_errors": []} for m in ("mean", "variance")}
+    nfe_ok = True
+    for n in steps:
+        gen = torch.Generator(device=config.device).manual_seed(config.seed + 1000 + n)
+        res = integrate(sde, x0, problem.grid(n), stepper, generator=gen)
+        nfe_ok &= res.nfe == stepper.nfe_per_step * n
+        x = res.x.detach().to(torch.float64).reshape(batch, -1)
+        # Standard errors from per-path averages: coordinates of one path may share randomness (a random midpoint).
+        m_hat = x.mean()
+        dev2 = (x - m_hat) ** 2
+        for name, estimate, exact, per_path in (
+            ("mean", m_hat, mean, x.mean(1)),
+            ("variance", dev2.mean(), variance, dev2.mean(1)),
+        ):
+            moments[name]["errors"].append(float(estimate) - exact)
+            moments[name]["std_errors"].append(float(per_path.std()) / math.sqrt(batch))
+    orders = {}
+    for name, m in moments.items():
+        order, used = weak_fit(steps, m["errors"], m["std_errors"])
+        m["order"], m["used_steps"] = order, used
+        if np.isfinite(order):
+            orders[name] = order
+    if orders:
+        governing = min(orders, key=orders.get)
+        measured = orders[governing]
+        errors = [abs(e) for e in moments[governing]["errors"]]
+        note = f"governed by the {governing} (the smallest order over the moments measured: {', '.join(orders)})"
+    else:
+        measured, errors = float("nan"), [abs(e) for e in moments["mean"]["errors"]]
+        note = (
+            f"unmeasurable: no moment has {MIN_POINTS} grids with an error of one sign at least {RESOLVE:g} "
+            "Monte-Carlo standard errors from zero"
+        )
+    samples = batch * config.weak_dim
+    return OrderResult(
+        stepper=stepper.name,
+        problem=problem.name,
+        kind="weak",
+        declared=float(stepper.weak_order),
+        measured=float(measured),
+        steps=steps,
+        errors=errors,
+        reference=(
+            f"Gaussian law in closed form (mean {mean:.6g}, variance {variance:.6g}); {samples} samples per grid; "
+            f"errors count where >= {RESOLVE:g} standard errors"
+        ),
+        nfe_ok=bool(nfe_ok),
+        tolerance=config.tolerance,
+        details={"moments": moments, "note": note, "samples": samples},
+    )
+
+
 def measure_order(
-    stepper: type[Stepper], problem: Problem, kind: str, config: SuiteConfig, refs: _References
+    stepper: type[Stepper], problem: Problem | WeakProblem, kind: str, config: SuiteConfig, refs: _References
 ) -> OrderResult:
-    """Measure one order (``kind`` is ``"ode"`` or ``"strong"``) of ``stepper`` on ``problem``."""
+    """Measure one order (``kind`` is ``"ode"``, ``"strong"`` or ``"weak"``) of ``stepper`` on ``problem``.
+
+    ``"weak"`` takes a :class:`~sdesolve.conformance.problems.WeakProblem`. Exceptions propagate (see
+    :func:`run_conformance`, which turns them into ``ERROR`` results).
+    """
+    if kind == "weak":
+        if not isinstance(problem, WeakProblem):
+            raise TypeError(f"the weak order is measured on a WeakProblem (WEAK_PROBLEMS), got {problem!r}")
+        return _measure_weak(stepper, problem, config)
     errors: list[float] = []
     nfe_ok = True
     if kind == "ode":
@@ -163,7 +301,7 @@ def measure_order(
             errors.append(_rms(res.x, ref))
             nfe_ok &= res.nfe == stepper.nfe_per_step * n
     else:
-        raise ValueError(f"kind must be 'ode' or 'strong', got {kind!r}")
+        raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
     return OrderResult(
         stepper=stepper.name,
         problem=problem.name,
@@ -178,6 +316,30 @@ def measure_order(
     )
 
 
+def _declared(cls: Any, kind: str) -> float:
+    try:
+        return float(getattr(cls, f"{kind}_order"))
+    except Exception:
+        return float("nan")
+
+
+def _errored(name: str, cls: Any, problem: str, kind: str, exc: BaseException, config: SuiteConfig) -> OrderResult:
+    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return OrderResult(
+        stepper=name,
+        problem=problem,
+        kind=kind,
+        declared=_declared(cls, kind),
+        measured=float("nan"),
+        steps=[],
+        errors=[],
+        reference="",
+        nfe_ok=False,
+        tolerance=config.tolerance,
+        error=message,
+    )
+
+
 def run_conformance(
     steppers: list[str] | None = None,
     *,
@@ -186,23 +348,49 @@ def run_conformance(
     dtype: torch.dtype = torch.float64,
     problems: list[str] | None = None,
     seed: int = 0,
+    kinds: list[str] | None = None,
 ) -> list[OrderResult]:
-    """Measure the ODE order (every stepper) and strong order (steppers supporting noise) on every problem.
+    """Measure the ODE order (every stepper) and the strong and weak orders (steppers supporting noise).
 
     ``steppers`` defaults to every registered stepper, so a third-party plugin is checked like a built-in.
+    ``problems`` selects among :data:`PROBLEMS` (ODE and strong) and :data:`WEAK_PROBLEMS` (weak; default: the
+    forward one with ``quick``, both otherwise); ``kinds`` among ``"ode"``, ``"strong"``, ``"weak"`` (default
+    all). A stepper that raises gives an ``ERROR`` result with the message; the others are still measured.
     """
     config = SuiteConfig(quick=quick, device=device, dtype=dtype, seed=seed)
     table = registry().steppers
     names = sorted(table) if steppers is None else steppers
     for name in names:
         registry().get("stepper", name)  # clear error for unknown names
-    chosen = [PROBLEMS[p] for p in (problems or list(PROBLEMS))]
+    kinds = list(KINDS) if kinds is None else kinds
+    for kind in kinds:
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if problems is not None:
+        unknown = [p for p in problems if p not in PROBLEMS and p not in WEAK_PROBLEMS]
+        if unknown:
+            known = ", ".join([*PROBLEMS, *WEAK_PROBLEMS])
+            raise KeyError(f"unknown problem {unknown[0]!r} (known: {known})")
+        chosen = [PROBLEMS[p] for p in problems if p in PROBLEMS]
+        weak = [WEAK_PROBLEMS[p] for p in problems if p in WEAK_PROBLEMS]
+    else:
+        chosen = list(PROBLEMS.values())
+        weak = [WEAK_PROBLEMS[p] for p in config.weak_problems]
     refs = _References(config)
     results = []
     for name in names:
         cls = table[name]
+        noise = bool(getattr(cls, "supports_noise", False))
+        jobs: list[tuple[Problem | WeakProblem, str]] = []
         for problem in chosen:
-            results.append(measure_order(cls, problem, "ode", config, refs))
-            if cls.supports_noise:
-                results.append(measure_order(cls, problem, "strong", config, refs))
+            jobs += [(problem, kind) for kind in ("ode", "strong") if kind in kinds and (kind == "ode" or noise)]
+        if "weak" in kinds and noise:
+            jobs += [(problem, "weak") for problem in weak]
+        for problem, kind in jobs:
+            try:
+                results.append(measure_order(cls, problem, kind, config, refs))
+            except BaseException as exc:  # one broken stepper is one ERROR row, not the end of the run
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                results.append(_errored(name, cls, problem.name, kind, exc, config))
     return results
