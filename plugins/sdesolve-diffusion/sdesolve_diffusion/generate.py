@@ -387,11 +387,11 @@ def _check_names(cfg: RunConfig) -> tuple[Any, Any, Any]:
 
     reg = sdesolve.registry()
 
-    def lookup(kind: str, name: str) -> Any:
+    def lookup(kind: str, name: str, flag: str | None = None) -> Any:
         try:
             return reg.get(kind, name)
         except (KeyError, TypeError) as exc:
-            raise ValueError(f"--{kind}: {exc.args[0]}") from None
+            raise ValueError(f"{flag or '--' + kind}: {exc.args[0]}") from None
 
     sampler = lookup("sampler", cfg.sampler)
     process = lookup("process", cfg.process)
@@ -417,10 +417,9 @@ def _check_names(cfg: RunConfig) -> tuple[Any, Any, Any]:
     grid_options = cfg.options.get("grid_options") or {}
     if not isinstance(grid_options, dict):
         raise ValueError(f"--option grid_options must be a JSON object, got {grid_options!r}")
+    grid = lookup("grid", grid, "--option grid") if isinstance(grid, str) else grid
     try:
-        times = resolve_grid(
-            lookup("grid", grid) if isinstance(grid, str) else grid, process, cfg.steps, **grid_options
-        )
+        times = resolve_grid(grid, process, cfg.steps, **grid_options)
     except (ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"--option grid/grid_options, --process {cfg.process!r}, --steps {cfg.steps}: {exc}") from None
     return sampler, process, times
