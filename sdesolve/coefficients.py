@@ -1,4 +1,4 @@
-"""Per-grid coefficients of the semilinear problem, computed once in float64.
+"""Per-grid coefficients of the semilinear problem, in float64, computed when asked for and chunk by chunk.
 
 For every step ``[t_k, t_{k+1}]`` (signed width ``h``) the integrals of :mod:`sdesolve.factors` are tabulated
 on a uniform sub-grid of ``M`` cells (closed forms where the problem's factor gives them, composite
@@ -9,30 +9,68 @@ two more integrals are tabulated:
   increments (:class:`sdesolve.noise.PathNoise`);
 * ``K(u) = ∫_t^u exp(-L(v)) (v - t) dv`` — the second-order (φ₂) weight of the exponential RK2/AB2 steppers.
 
-Scalars per step (exponential-Euler weights, ``a`` and ``g`` at the ends, ...) are exported as Python
-floats, so the time loop touches no coefficient tensor and never synchronises with the device. Per-sample
-quantities at random midpoints (:meth:`GridCoefficients.split`) are evaluated on the device from tables
-moved there once, by cubic Hermite interpolation (error ``O((h/M)⁴)``) or by the closed forms.
+Per-sample quantities at random midpoints (:meth:`GridCoefficients.split`) are evaluated on the device from the
+tables by cubic Hermite interpolation (error ``O((h/M)⁴)``) or by the closed forms.
+
+**Memory does not grow with the number of steps** (beyond a few float64 numbers per step). The tables hold
+``M + 1`` values per step and field, and building them evaluates ``a, b, g`` at ``8 M`` points per step
+(``64 M`` for a nested ``L``): tabulating a whole grid of 10⁵ steps at once took gigabytes. So no table of the
+whole grid is ever kept; each consumer gets what it reads, when it first reads it:
+
+* scalars that need only the grid times (``h``, ``abs_h``, ``sqrt_h``, ``s``, ``a0``…``g1``) are float64 NumPy
+  arrays made at construction: ``O(n)`` work, no quadrature. Euler–Maruyama, Heun and SRA1 read nothing else,
+  so they never pay for the tables;
+* the exponential weights ``ex, ef, ez, em, w2`` need only the *last column* of the tables: on first access all
+  five are computed by one pass over the grid in chunks of :func:`chunk_steps` steps (about 2 MiB of float64
+  per intermediate), keeping five arrays and dropping each chunk's tables;
+* per-sample splits (:meth:`~GridCoefficients.split`, :meth:`~GridCoefficients.importance_fraction`) need whole
+  rows: the tables of the chunk of steps holding ``k`` are built on the host, moved to the device once (a
+  non-blocking copy) and replaced when a step of another chunk is asked for. The solve loop visits the steps in
+  order, so each chunk is built once per solve; random access works too, it only rebuilds a chunk;
+* :meth:`~GridCoefficients.fixed_split` and :meth:`~GridCoefficients.check_importance` stream over the chunks
+  (the latter checks every step from the sign of ``Φ b`` at the sub-grid nodes, without the integrals).
+
+Whole arrays rather than lazily filled per-chunk scalars: ``numpy.float64`` is a subclass of ``float``, so
+``coef.ex[k]`` works wherever a Python float did (``tensor.add_(y, alpha=coef.ef[k])`` included, with no device
+synchronisation), and arrays keep every other use working (iteration, slicing, ``torch.tensor(coef.ex)``,
+vectorised arithmetic in a stepper's ``init``) at 8 bytes per step and field (10⁵ steps × 15 fields = 12 MB).
+The price: a stepper that reads the weights *and* per-sample splits (the randomized midpoint) builds each chunk's
+tables twice, once for the weights and once for the device; the building is host-side vectorised float64
+work, small against the stepper's own per-step cost. Arrays are filled through ``torch.from_numpy`` views (a
+torch copy, not a tensor-to-Python read), so nothing in here reads a tensor back inside the time loop.
+
+The numbers are those of tabulating the whole grid at once: every chunk goes through the same float64
+operations, elementwise or reduced within a row (a step), so chunking changes at most the last bit where a
+vectorised kernel and its scalar tail round differently.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import Generic, NamedTuple, TypeVar
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from sdesolve.problem import SemilinearSDE
 from sdesolve.quadrature import gauss_legendre, hermite, hermite_slope
 
-__all__ = ["GridCoefficients", "SplitWeights", "StepTables"]
+__all__ = ["GridCoefficients", "SplitWeights", "StepTables", "chunk_steps"]
 
 GL_POINTS = 8
 DEFAULT_SUBDIVISIONS = 32
+CHUNK_ELEMENTS = 1 << 18  # float64 elements of the largest intermediate of one chunk's tables (2 MiB)
 _F64 = torch.float64
+_WEIGHTS = ("ex", "ef", "ez", "em", "w2")
 
 T = TypeVar("T")
+
+
+def chunk_steps(subdivisions: int) -> int:
+    """Steps tabulated together: the nested quadrature of ``L`` then holds about :data:`CHUNK_ELEMENTS` numbers."""
+    return max(1, CHUNK_ELEMENTS // (subdivisions * GL_POINTS * GL_POINTS))
 
 
 @dataclass(frozen=True)
@@ -63,24 +101,50 @@ class StepTables:
         return self._map(lambda v: v[k : k + 1].expand(count, *v.shape[1:]))
 
     def to(self, device: torch.device, dtype: torch.dtype) -> StepTables:
-        return self._map(lambda v: v.to(device=device, dtype=dtype))
+        """A copy on ``device`` in ``dtype``; non-blocking, so a host-to-device copy does not synchronise."""
+        return self._map(lambda v: v.to(device=device, dtype=dtype, non_blocking=True))
 
     def _map(self, fn) -> StepTables:
         return StepTables(*(fn(getattr(self, f.name)) for f in fields(self)))
 
 
+class _SubGrid(NamedTuple):
+    nodes: Tensor  # (R, M + 1): t0 + h j / M
+    quad: Tensor  # (R, M, P): Gauss nodes of each cell
+    cell: Tensor  # (R, 1, 1): signed cell width
+    x: Tensor  # (P,) Gauss nodes on [0, 1]
+    w: Tensor  # (P,) Gauss weights on [0, 1]
+
+
+def _subgrid(t0: Tensor, h: Tensor, m: int) -> _SubGrid:
+    x, w = gauss_legendre(GL_POINTS)
+    frac = torch.arange(m + 1, dtype=_F64) / m
+    nodes = t0[:, None] + h[:, None] * frac
+    cell = (h / m)[:, None, None]
+    quad = nodes[:, :-1, None] + cell * x
+    return _SubGrid(nodes, quad, cell, x, w)
+
+
+def _log_growth_at_nodes(sde: SemilinearSDE, t0: Tensor, grid: _SubGrid) -> Tensor:
+    """``L`` at the sub-grid nodes: closed form, or the cumulative composite Gauss rule on ``a``."""
+    factor = sde.factor
+    if factor is not None and factor.provides("log_growth"):
+        return factor.log_growth(t0[:, None], grid.nodes)
+    return _cumulative((sde.linear(grid.quad) * grid.w).sum(-1) * grid.cell[..., 0])
+
+
 def build_tables(sde: SemilinearSDE, t0: Tensor, t1: Tensor, subdivisions: int) -> StepTables:
-    """Tabulate ``L, P, Q, G, K`` over ``M = subdivisions`` cells of each step ``[t0[i], t1[i]]``."""
+    """Tabulate ``L, P, Q, G, K`` over ``M = subdivisions`` cells of each step ``[t0[i], t1[i]]``.
+
+    Memory is proportional to the number of steps given (``64 M`` float64 numbers per step for a nested ``L``):
+    :class:`GridCoefficients` calls it on chunks of :func:`chunk_steps` steps.
+    """
     if subdivisions < 1:
         raise ValueError(f"subdivisions must be a positive integer, got {subdivisions}")
     t0 = t0.to(_F64)
     h = t1.to(_F64) - t0
-    m = subdivisions
-    x, w = gauss_legendre(GL_POINTS)
-    frac = torch.arange(m + 1, dtype=_F64) / m
-    nodes = t0[:, None] + h[:, None] * frac  # (R, M+1)
-    cell = (h / m)[:, None, None]  # (R, 1, 1)
-    quad = nodes[:, :-1, None] + cell * x  # (R, M, P): Gauss nodes of each cell
+    grid = _subgrid(t0, h, subdivisions)
+    nodes, quad, cell, x, w = grid
     factor = sde.factor
 
     def closed(name: str) -> bool:
@@ -89,18 +153,18 @@ def build_tables(sde: SemilinearSDE, t0: Tensor, t1: Tensor, subdivisions: int) 
     a_nodes = sde.linear(nodes)
     b_nodes = sde.weight(nodes)
     b_quad = sde.weight(quad)
+    L = _log_growth_at_nodes(sde, t0, grid)
     if closed("log_growth"):
-        L = factor.log_growth(t0[:, None], nodes)
         L_quad = factor.log_growth(t0[:, None, None], quad)
     else:
-        a_quad = sde.linear(quad)
-        L = _cumulative((a_quad * w).sum(-1) * cell[..., 0])
         # L at the Gauss nodes: L at the cell start plus a nested Gauss rule on [cell start, node].
         offset = quad - nodes[:, :-1, None]
         inner = nodes[:, :-1, None, None] + offset[..., None] * x
         L_quad = L[:, :-1, None] + (sde.linear(inner) * w).sum(-1) * offset
+        del inner, offset
 
     e_quad = torch.exp(-L_quad)
+    del L_quad
     e_nodes = torch.exp(-L)
     g_quad = sde.diffusion(quad)
     g_nodes = sde.diffusion(nodes)
@@ -222,13 +286,28 @@ def importance_fraction(tab: StepTables, q: Tensor) -> Tensor:
     return hermite(frac_nodes.expand_as(c), 1.0 / dc, j, s, width).clamp(0, 1)
 
 
-class GridCoefficients:
-    """All coefficients of one problem on one time grid, computed once.
+def _host(values: Tensor) -> np.ndarray:
+    """A float64 NumPy copy of a host tensor (never a view of the caller's memory)."""
+    return np.array(values.detach().to(device="cpu", dtype=_F64).numpy(), dtype=np.float64)
 
-    Python-float lists (indexed by step ``k``): ``h`` (signed step), ``abs_h``, ``sqrt_h``, ``s`` (solver
-    times, ``len n + 1``), ``a0``/``a1``, ``b0``/``b1``, ``g0``/``g1`` (``a``, ``b``, ``g`` at the step ends),
-    ``ex``, ``ef``, ``ez`` (exponential-Euler state weight, drift weight and exact noise std), ``em`` (mean weight of
-    ``∫ w dW`` for path projection) and ``w2`` (``∫_t^{t'} w(u) (u - t) du``, the φ₂ weight).
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+class GridCoefficients:
+    """All coefficients of one problem on one time grid, in float64, each computed when first asked for.
+
+    Float64 NumPy arrays indexed by step ``k`` (``coef.h[k]`` is a ``numpy.float64``, a ``float``): ``h`` (signed
+    step), ``abs_h``, ``sqrt_h``, ``s`` (solver times, ``len n + 1``), ``a0``/``a1``, ``b0``/``b1``, ``g0``/``g1``
+    (``a``, ``b``, ``g`` at the step ends) — made at construction — and, computed in one chunked pass on first
+    access, ``ex``, ``ef``, ``ez`` (exponential-Euler state weight, drift weight and exact noise std), ``em`` (mean
+    weight of ``∫ w dW`` for path projection) and ``w2`` (``∫_t^{t'} w(u) (u - t) du``, the φ₂ weight).
+    ``times`` holds the grid on the solver's device in the working dtype.
+
+    Nothing proportional to ``n × subdivisions`` is kept: tables are built per chunk of ``chunk`` steps (default
+    :func:`chunk_steps`) and dropped, see :mod:`sdesolve.coefficients`.
     """
 
     def __init__(
@@ -239,8 +318,13 @@ class GridCoefficients:
         device: torch.device,
         dtype: torch.dtype,
         subdivisions: int = DEFAULT_SUBDIVISIONS,
+        chunk: int | None = None,
     ) -> None:
-        ts = ts.to(device="cpu", dtype=_F64)
+        if subdivisions < 1:
+            raise ValueError(f"subdivisions must be a positive integer, got {subdivisions}")
+        if chunk is not None and chunk < 1:
+            raise ValueError(f"chunk must be a positive number of steps, got {chunk}")
+        ts = ts.detach().to(device="cpu", dtype=_F64).clone()  # read again later: not a view of the caller's grid
         self.sde = sde
         self.ts = ts
         self.n = ts.numel() - 1
@@ -248,58 +332,134 @@ class GridCoefficients:
         self.device = torch.device(device)
         self.dtype = dtype
         self.table_dtype = torch.float32 if self.device.type == "mps" else _F64
-        self.tables = build_tables(sde, ts[:-1], ts[1:], subdivisions)
-        tab = self.tables
-        h = tab.h
-        ex = torch.exp(tab.L[:, -1])
-        self.h = h.tolist()
-        self.abs_h = h.abs().tolist()
-        self.sqrt_h = h.abs().sqrt().tolist()
-        self.s = (self.sign * ts).tolist()
-        a = sde.linear(ts)
-        g = sde.diffusion(ts)
-        self.a0, self.a1 = a[:-1].tolist(), a[1:].tolist()
-        self.g0, self.g1 = g[:-1].tolist(), g[1:].tolist()
-        b = sde.weight(ts)
-        self.b0, self.b1 = b[:-1].tolist(), b[1:].tolist()
-        self.ex = ex.tolist()
-        self.ef = (ex * tab.P[:, -1]).tolist()
-        self.ez = (ex * tab.Q[:, -1].abs().sqrt()).tolist()
-        self.em = (ex * tab.G[:, -1] / h).tolist()
-        self.w2 = (ex * tab.K[:, -1]).tolist()
+        self.subdivisions = subdivisions
+        self.chunk = chunk_steps(subdivisions) if chunk is None else int(chunk)
+        t = _host(ts)
+        h = t[1:] - t[:-1]
+        self.h = _frozen(h)
+        self.abs_h = _frozen(np.abs(h))
+        self.sqrt_h = _frozen(np.sqrt(self.abs_h))
+        self.s = _frozen(self.sign * t)
+        a = _frozen(_host(sde.linear(ts)))
+        g = _frozen(_host(sde.diffusion(ts)))
+        b = _frozen(_host(sde.weight(ts)))
+        self.a0, self.a1 = a[:-1], a[1:]
+        self.g0, self.g1 = g[:-1], g[1:]
+        self.b0, self.b1 = b[:-1], b[1:]
         self.times = ts.to(device=self.device, dtype=dtype)
+        self._weights: dict[str, np.ndarray] | None = None
+        self._device_chunk = -1
         self._device_tables: StepTables | None = None
 
+    # --- tables of a range of steps (host, float64), built on demand -------------------------------------
+    def step_tables(self, start: int, stop: int) -> StepTables:
+        """The sub-grid tables of steps ``start ≤ k < stop`` (host, float64; nothing is cached)."""
+        return build_tables(self.sde, self.ts[start:stop], self.ts[start + 1 : stop + 1], self.subdivisions)
+
+    def _chunks(self) -> Iterator[tuple[int, int]]:
+        for start in range(0, self.n, self.chunk):
+            yield start, min(start + self.chunk, self.n)
+
+    def _scan(self, use: Callable[[int, int, StepTables], None] | None = None) -> None:
+        """Build every chunk's tables once, in order, for ``use``; fill the per-step weights on the way."""
+        fill = self._weights is None
+        if fill:
+            arrays = {name: np.empty(self.n, dtype=np.float64) for name in _WEIGHTS}
+            views = {name: torch.from_numpy(v) for name, v in arrays.items()}
+        for start, stop in self._chunks():
+            tab = self.step_tables(start, stop)
+            if fill:
+                ex = torch.exp(tab.L[:, -1])
+                views["ex"][start:stop] = ex
+                views["ef"][start:stop] = ex * tab.P[:, -1]
+                views["ez"][start:stop] = ex * tab.Q[:, -1].abs().sqrt()
+                views["em"][start:stop] = ex * tab.G[:, -1] / tab.h
+                views["w2"][start:stop] = ex * tab.K[:, -1]
+            if use is not None:
+                use(start, stop, tab)
+        if fill:
+            self._weights = {name: _frozen(v) for name, v in arrays.items()}
+
+    def _weight(self, name: str) -> np.ndarray:
+        if self._weights is None:
+            self._scan()
+        assert self._weights is not None
+        return self._weights[name]
+
+    @property
+    def ex(self) -> np.ndarray:
+        """``Φ(t)/Φ(t') = exp(L)``: the exponential-Euler state weight of each step."""
+        return self._weight("ex")
+
+    @property
+    def ef(self) -> np.ndarray:
+        """``exp(L) P``: the exponential-Euler weight of a frozen ``N``."""
+        return self._weight("ef")
+
+    @property
+    def ez(self) -> np.ndarray:
+        """``exp(L) √|Q|``: the exact std of the step's noise integral."""
+        return self._weight("ez")
+
+    @property
+    def em(self) -> np.ndarray:
+        """``exp(L) G / h``: the mean weight projecting the noise integral on the path's increment."""
+        return self._weight("em")
+
+    @property
+    def w2(self) -> np.ndarray:
+        """``exp(L) K = ∫_t^{t'} (Φ(u)/Φ(t')) b(u) (u - t) du``: the φ₂ weight."""
+        return self._weight("w2")
+
     # --- per-step splits at a fixed fraction (host, float64) ----------------------------------------------
-    def fixed_split(self, frac: float) -> SplitWeights[list[float]]:
-        """:class:`SplitWeights` of every step at the same fraction ``frac ∈ (0, 1]``, as Python lists."""
+    def fixed_split(self, frac: float) -> SplitWeights[np.ndarray]:
+        """:class:`SplitWeights` of every step at the same fraction ``frac ∈ (0, 1]``, as float64 arrays."""
         if not 0.0 < frac <= 1.0:
             raise ValueError(f"split fraction must lie in (0, 1], got {frac}")
-        f = torch.full((self.n,), float(frac), dtype=_F64)
-        sw = split_weights(self.tables, f, self.sde.factor)
-        return SplitWeights(*(v.tolist() for v in sw))
+        arrays = [np.empty(self.n, dtype=np.float64) for _ in SplitWeights._fields]
+        views = [torch.from_numpy(v) for v in arrays]
+
+        def take(start: int, stop: int, tab: StepTables) -> None:
+            f = torch.full((stop - start,), float(frac), dtype=_F64)
+            for view, value in zip(views, split_weights(tab, f, self.sde.factor), strict=True):
+                view[start:stop] = value
+
+        self._scan(take)
+        return SplitWeights(*(_frozen(v) for v in arrays))
 
     # --- per-sample splits (device) -----------------------------------------------------------------------
-    def _dev(self) -> StepTables:
-        if self._device_tables is None:
-            self._device_tables = self.tables.to(self.device, self.table_dtype)
-        return self._device_tables
+    def _rows(self, k: int, count: int) -> StepTables:
+        """Row ``k`` of the tables on the device, from the one chunk of steps kept there."""
+        if not 0 <= k < self.n:
+            raise IndexError(f"step {k} is outside the grid's {self.n} steps")
+        index = k // self.chunk
+        start = index * self.chunk
+        if index != self._device_chunk:
+            self._device_tables = None  # drop the previous chunk before building the next
+            stop = min(start + self.chunk, self.n)
+            self._device_tables = self.step_tables(start, stop).to(self.device, self.table_dtype)
+            self._device_chunk = index
+        assert self._device_tables is not None
+        return self._device_tables.rows(k - start, count)
 
     def check_importance(self, who: str) -> None:
-        """Raise unless ``Φ b`` keeps one sign on every step (a density needs it)."""
-        d = self.tables.dP
-        ok = ((d > 0).all(dim=1) | (d < 0).all(dim=1)).all()
-        if not bool(ok):
-            raise ValueError(
-                f"{who}: importance sampling draws τ with density ∝ Φ b, so b(t) must be nonzero with one sign on "
-                "every step; use distribution='uniform' or a grid that avoids the zeros of b"
-            )
+        """Raise unless ``Φ b`` keeps one sign on every step (a density needs it); streamed over the steps."""
+        for start, stop in self._chunks():
+            t0 = self.ts[start:stop]
+            h = self.ts[start + 1 : stop + 1] - t0
+            grid = _subgrid(t0, h, self.subdivisions)
+            d = torch.exp(-_log_growth_at_nodes(self.sde, t0, grid)) * self.sde.weight(grid.nodes)
+            if not bool(((d > 0).all(dim=1) | (d < 0).all(dim=1)).all()):
+                raise ValueError(
+                    f"{who}: importance sampling draws τ with density ∝ Φ b, so b(t) must be nonzero with one sign "
+                    "on every step; use distribution='uniform' or a grid that avoids the zeros of b"
+                )
 
     def importance_fraction(self, k: int, q: Tensor) -> Tensor:
         """Per-sample fractions of step ``k`` with density ``∝ Φ b`` (``q`` uniform on ``[0, 1]``)."""
         q = q.to(self.table_dtype)
         factor = self.sde.factor
-        tab = self._dev().rows(k, q.shape[0])
+        tab = self._rows(k, q.shape[0])
         if factor is not None and factor.provides("sample_time"):
             tau = factor.sample_time(tab.t0, tab.t0 + tab.h, q)
             return ((tau - tab.t0) / tab.h).clamp(0, 1)
@@ -309,5 +469,5 @@ class GridCoefficients:
         """Per-sample :class:`SplitWeights` of step ``k`` at fractions ``frac`` (shape ``(B,)``), in the
         working dtype."""
         frac = frac.to(self.table_dtype)
-        sw = split_weights(self._dev().rows(k, frac.shape[0]), frac, self.sde.factor)
+        sw = split_weights(self._rows(k, frac.shape[0]), frac, self.sde.factor)
         return SplitWeights(*(v.to(self.dtype) for v in sw))

@@ -86,7 +86,7 @@ class GaussianNoise(Noise):
         return eta1, eta2.add_(eta1, alpha=sw.x2)
 
     def space_time(self, k: int, like: Tensor) -> tuple[Tensor, Tensor]:
-        h = self.coef.abs_h[k]
+        h = float(self.coef.abs_h[k])
         dw = self.normal(like).mul_(h**0.5)
         u = self.normal(like).mul_((h**3 / 12.0) ** 0.5).add_(dw, alpha=0.5 * h)
         return dw, u
@@ -99,6 +99,7 @@ class PathNoise(Noise):
 
     ``bm`` may return shape ``like.shape`` or ``(batch, prod(event))`` (torchsde's layout); ``generator`` only
     feeds Brownian bridges at per-sample midpoints.
+    Times are handed to ``bm`` as Python floats (the grid coefficients are ``numpy.float64`` arrays).
     """
 
     def __init__(self, coef: GridCoefficients, bm: Callable[..., Any], generator: Generators) -> None:
@@ -121,20 +122,20 @@ class PathNoise(Noise):
         return self._shape(self.bm(sa, sb), like)
 
     def increment(self, k: int, like: Tensor) -> Tensor:
-        return self.query(self.coef.s[k], self.coef.s[k + 1], like)
+        return self.query(float(self.coef.s[k]), float(self.coef.s[k + 1]), like)
 
     def integral(self, k: int, like: Tensor) -> Tensor:
         return self.increment(k, like) * self.coef.em[k]  # never in place: bm may return its cached tensors
 
     def split(self, k: int, like: Tensor, sw: SplitWeights) -> tuple[Tensor, Tensor]:
-        s0, s1 = self.coef.s[k], self.coef.s[k + 1]
+        s0, s1 = float(self.coef.s[k]), float(self.coef.s[k + 1])
         if isinstance(sw.frac, Tensor):
             dw = self.increment(k, like)
             f = _per_sample(sw.frac, like)
-            bridge = (f * (1 - f) * self.coef.abs_h[k]).clamp_min(0).sqrt()
+            bridge = (f * (1 - f) * float(self.coef.abs_h[k])).clamp_min(0).sqrt()
             dw1 = dw * f + self.normal(like) * bridge
         else:
-            sm = s0 + sw.frac * (s1 - s0)
+            sm = s0 + float(sw.frac) * (s1 - s0)
             dw1 = self.query(s0, sm, like)
             dw = dw1 + self.query(sm, s1, like)
         dw2 = dw - dw1
@@ -143,7 +144,7 @@ class PathNoise(Noise):
         return eta1, eta2
 
     def space_time(self, k: int, like: Tensor) -> tuple[Tensor, Tensor]:
-        s0, s1 = self.coef.s[k], self.coef.s[k + 1]
+        s0, s1 = float(self.coef.s[k]), float(self.coef.s[k + 1])
         need = (
             "this stepper needs the space-time Lévy area U = ∫(W(s) - W(s_k)) ds: pass a bm accepting "
             "return_U=True, e.g. torchsde.BrownianInterval(..., levy_area_approximation='space-time')"

@@ -44,7 +44,10 @@ class SRA1(Stepper):
     def init(self, ctx: SolveContext, x0: Tensor) -> Any:
         c = ctx.coef
         stage = c.ts[:-1] + _C0 * (c.ts[1:] - c.ts[:-1])  # float64, host
-        return ctx.sde.linear(stage).tolist(), ctx.sde.weight(stage).tolist(), stage.to(x0.device, x0.dtype)
+        # float64 NumPy arrays (8 bytes per step; items are floats), read without touching a tensor in the loop
+        a_stage = ctx.sde.linear(stage).detach().to(torch.float64).numpy().copy()
+        b_stage = ctx.sde.weight(stage).detach().to(torch.float64).numpy().copy()
+        return a_stage, b_stage, stage.to(x0.device, x0.dtype)
 
     def step(self, ctx: SolveContext, k: int, x: Tensor, state: Any) -> tuple[Tensor, Any]:
         c = ctx.coef

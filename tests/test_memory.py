@@ -1,0 +1,225 @@
+"""Peak memory does not grow with the number of steps (issue 9, section 3).
+
+Each measurement runs in a fresh Python process (torch allocations are invisible to ``tracemalloc``): it solves
+once on a short grid (:data:`SHORT` steps), then on a long one (:data:`LONG` steps), and reports the rise of the
+process's peak resident set size (``VmHWM``, reset to the current RSS before each run). Whole-grid coefficient
+tables made 10⁵ steps of ``exponential_euler`` or ``randomized_midpoint`` raise it by 5.6 GB (callable ``a``,
+``g``) or 1.9 GB (constants); the budget is :data:`BUDGET_MIB`.
+
+* ``test_a_long_solve_does_not_grow_memory``: a real 10⁵-step ``solve`` (every step, finite checks on) with the
+  default 32 sub-cells, for ``exponential_euler``.
+* ``test_every_stepper_visits_a_long_grid_in_bounded_memory``: every built-in stepper, callable and constant
+  coefficients, SDE and ODE, on a 10⁵-step grid. Running every step of the 2-NFE steppers takes minutes, so the
+  real stepper takes every ``chunk_steps // 2``-th step of the grid (a wrapper passes the others): the
+  coefficients are still prepared for the whole grid and every chunk of steps is built in order, which is
+  where memory went. ``randomized_midpoint`` with the default sub-cells; the whole matrix with 8 sub-cells,
+  which keeps the quadrature (and the test) four times cheaper while whole-grid tables would still cost GBs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import sdesolve
+from sdesolve.coefficients import DEFAULT_SUBDIVISIONS, GridCoefficients, build_tables
+
+LONG = 100_000
+SHORT = 100
+BUDGET_MIB = 64.0
+F64 = torch.float64
+
+needs_proc = pytest.mark.skipif(
+    not (sys.platform.startswith("linux") and os.path.exists("/proc/self/clear_refs")),
+    reason="measures the peak RSS through /proc/self/status (VmHWM) and /proc/self/clear_refs (Linux)",
+)
+
+_CHILD = r"""
+import gc, json, re, sys
+import torch
+torch.set_num_threads(1)
+import sdesolve
+from sdesolve.coefficients import chunk_steps
+from sdesolve.steppers.base import Stepper
+
+def peak_kib():
+    return int(re.search(r"VmHWM:\s*(\d+) kB", open("/proc/self/status").read()).group(1))
+
+def reset_peak():
+    gc.collect()
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # hand freed heap pages back, so the next run cannot reuse them
+    except (OSError, AttributeError):
+        pass
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # VmHWM := current RSS
+
+class Strided(Stepper):
+    # The real stepper on every stride-th step (and the last); other steps keep x.
+    name = "strided"
+
+    def __init__(self, inner, stride, n):
+        self.inner, self.stride, self.n = inner, stride, n
+        self.supports_noise = inner.supports_noise
+
+    def init(self, ctx, x0):
+        return self.inner.init(ctx, x0)
+
+    def step(self, ctx, k, x, state):
+        if k % self.stride and k != self.n - 1:
+            return x, state
+        return self.inner.step(ctx, k, x, state)
+
+def problem(coefficients, noise):
+    if coefficients == "callable":
+        g = (lambda t: torch.sqrt(1 + t)) if noise else None
+        return sdesolve.SemilinearSDE(a=lambda t: -(1 + t), nonlinear=lambda t, x: torch.sin(x), g=g)
+    return sdesolve.SemilinearSDE(a=-1.0, nonlinear=lambda t, x: torch.sin(x), g=1.0 if noise else None)
+
+def run(method, coefficients, noise, mode, subdivisions, n):
+    sde = problem(coefficients, noise)
+    x0 = torch.zeros(8, 4, dtype=torch.float64)
+    ts = torch.linspace(0.0, 1.0, n + 1, dtype=torch.float64)
+    stepper = sdesolve.make_stepper(method)
+    if mode == "visit":
+        stepper = Strided(stepper, max(1, chunk_steps(subdivisions) // 2), n)
+    out = sdesolve.solve(
+        sde, x0, ts, stepper, generator=torch.Generator().manual_seed(0), subdivisions=subdivisions,
+        check_finite=mode == "solve",
+    )
+    assert bool(torch.isfinite(out).all())
+
+growth = []
+for config in json.loads(sys.argv[1]):
+    peaks = []
+    for n in (int(sys.argv[2]), int(sys.argv[3])):
+        reset_peak()
+        run(*config, n)
+        peaks.append(peak_kib())
+    growth.append((peaks[1] - peaks[0]) / 1024.0)
+print(json.dumps(growth))
+"""
+
+
+def _growth_mib(configs: list[tuple], timeout: float = 600.0) -> list[float]:
+    """Peak-RSS growth (MiB) of a :data:`LONG`-step run over a :data:`SHORT`-step run, per configuration."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, json.dumps(configs), str(SHORT), str(LONG)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _check(configs: list[tuple]) -> None:
+    growth = _growth_mib(configs)
+    report = {str(c): round(g, 1) for c, g in zip(configs, growth, strict=True)}
+    assert all(g < BUDGET_MIB for g in growth), f"peak memory grew by more than {BUDGET_MIB} MiB: {report}"
+
+
+@needs_proc
+@pytest.mark.slow
+@pytest.mark.parametrize("coefficients", ["callable", "constant"])
+def test_a_long_solve_does_not_grow_memory(coefficients: str) -> None:
+    """10⁵ real exponential-Euler steps of an SDE on an 8×4 state: peak memory within the budget of 100 steps."""
+    _check([("exponential_euler", coefficients, True, "solve", 32)])
+
+
+@needs_proc
+@pytest.mark.parametrize("method", sorted(sdesolve.steppers()))
+def test_every_stepper_visits_a_long_grid_in_bounded_memory(method: str) -> None:
+    configs = [
+        (method, coefficients, noise, "visit", 8)
+        for coefficients in ("callable", "constant")
+        for noise in (True, False)
+    ]
+    if method == "randomized_midpoint":  # the default sub-cells too: the nested tables of callable coefficients
+        configs += [(method, coefficients, True, "visit", 32) for coefficients in ("callable", "constant")]
+    _check(configs)
+
+
+# --- the chunked coefficients are the whole-grid ones ---------------------------------------------------------
+
+
+def _tv_sde(noise: bool = True, calls: list | None = None) -> sdesolve.SemilinearSDE:
+    def a(t):
+        if calls is not None:
+            calls.append(t.dim())
+        return -1.0 - 0.5 * torch.cos(t)
+
+    return sdesolve.SemilinearSDE(
+        a=a,
+        b=lambda t: 1.0 + 0.3 * t,
+        nonlinear=lambda t, x: torch.sin(x),
+        g=(lambda t: 0.5 + 0.3 * torch.sin(t)) if noise else None,
+    )
+
+
+@pytest.mark.parametrize("noise", [True, False])
+@pytest.mark.parametrize("backward", [False, True])
+def test_chunked_coefficients_equal_the_whole_grid_tables(noise: bool, backward: bool) -> None:
+    ts = torch.linspace(0.05, 1.3, 41, dtype=F64) ** 1.5
+    ts = ts.flip(0) if backward else ts
+    sde = _tv_sde(noise)
+    whole = GridCoefficients(sde, ts, device="cpu", dtype=F64, chunk=10_000)
+    chunked = GridCoefficients(sde, ts, device="cpu", dtype=F64, chunk=3)
+    tables = build_tables(sde, ts[:-1], ts[1:], DEFAULT_SUBDIVISIONS)
+    ex = torch.exp(tables.L[:, -1])
+    expected = {
+        "ex": ex,
+        "ef": ex * tables.P[:, -1],
+        "ez": ex * tables.Q[:, -1].abs().sqrt(),
+        "em": ex * tables.G[:, -1] / tables.h,
+        "w2": ex * tables.K[:, -1],
+    }
+    for name, want in expected.items():
+        for coef in (whole, chunked):
+            got = torch.from_numpy(np.array(getattr(coef, name)))
+            assert torch.allclose(got, want, rtol=1e-15, atol=0), name
+    for name in ("h", "abs_h", "sqrt_h", "s", "a0", "a1", "b0", "b1", "g0", "g1"):
+        assert np.array_equal(getattr(whole, name), getattr(chunked, name)), name
+        assert isinstance(getattr(chunked, name)[3], float), name
+    for got, want in zip(chunked.fixed_split(0.4), whole.fixed_split(0.4), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
+    gen = torch.Generator().manual_seed(0)
+    for k in (17, 2, 39, 0, 18, 17):  # random access: chunks are rebuilt on demand
+        q = torch.rand(5, dtype=F64, generator=gen)
+        assert torch.allclose(chunked.importance_fraction(k, q), whole.importance_fraction(k, q), rtol=1e-15, atol=0)
+        for got, want in zip(chunked.split(k, q), whole.split(k, q), strict=True):
+            assert torch.allclose(got, want, rtol=1e-15, atol=1e-300)
+
+
+def test_check_importance_streams_over_every_step() -> None:
+    """b changes sign inside the very last step of a long grid: the streamed check still finds it."""
+    n = 5_000
+    sde = sdesolve.SemilinearSDE(a=lambda t: -(1 + t), b=lambda t: t - (1 - 0.5 / n), nonlinear=lambda t, x: x)
+    coef = GridCoefficients(sde, torch.linspace(0.0, 1.0, n + 1, dtype=F64), device="cpu", dtype=F64, chunk=7)
+    with pytest.raises(ValueError, match="one sign"):
+        coef.check_importance("randomized_midpoint")
+    ok = GridCoefficients(_tv_sde(), torch.linspace(0.0, 1.0, n + 1, dtype=F64), device="cpu", dtype=F64, chunk=7)
+    ok.check_importance("randomized_midpoint")
+
+
+@pytest.mark.parametrize("method", ["euler_maruyama", "heun", "sra1"])
+def test_steppers_that_need_no_integrals_build_no_tables(method: str) -> None:
+    """Euler–Maruyama, Heun and SRA1 read a, b, g at grid times only: a(t) is never called on a sub-grid."""
+    if method not in sdesolve.steppers():
+        pytest.skip(f"{method} is not installed")
+    calls: list[int] = []
+    sdesolve.solve(_tv_sde(calls=calls), torch.zeros(3, 2, dtype=F64), torch.linspace(0, 1, 50), method)
+    assert calls and set(calls) == {1}, calls
+    calls.clear()
+    sdesolve.solve(_tv_sde(calls=calls), torch.zeros(3, 2, dtype=F64), torch.linspace(0, 1, 50), "exponential_euler")
+    assert 4 in calls  # the exponential weights do need the nested quadrature of L
