@@ -163,7 +163,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                 rows, ["stepper", "problem", "order", "declared", "measured", "errors, coarse to fine", "status", ""]
             )
         )
-        verdict = "all passed" if not failed else f"{len(failed)} FAILED"
+        verdict = f"{len(failed)} FAILED" if failed else ("all passed" if results else "nothing measured (fails)")
         print(
             f"\n{len(results)} measurements, {verdict} (tolerance 0.25 below declared; weak: mean and variance "
             f"errors counted where >= 6 Monte-Carlo standard errors), {elapsed:.1f} s on {args.device}/{args.dtype}"
