@@ -101,8 +101,11 @@ class StepTables:
         return self._map(lambda v: v[k : k + 1].expand(count, *v.shape[1:]))
 
     def to(self, device: torch.device, dtype: torch.dtype) -> StepTables:
-        """A copy on ``device`` in ``dtype``; non-blocking, so a host-to-device copy does not synchronise."""
-        return self._map(lambda v: v.to(device=device, dtype=dtype, non_blocking=True))
+        """A copy on ``device`` in ``dtype``. To CUDA the copy is non-blocking, so it does not synchronise: the
+        source is pageable host memory, which CUDA stages before the call returns (freeing it is safe)."""
+        device = torch.device(device)
+        non_blocking = device.type == "cuda"
+        return self._map(lambda v: v.to(device=device, dtype=dtype, non_blocking=non_blocking))
 
     def _map(self, fn) -> StepTables:
         return StepTables(*(fn(getattr(self, f.name)) for f in fields(self)))
