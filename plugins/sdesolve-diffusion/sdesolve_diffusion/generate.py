@@ -129,7 +129,9 @@ def load_model(
     loaded *safely*: ``.safetensors`` files through safetensors, anything else through
     ``torch.load(weights_only=True)`` — never by unpickling objects.
     """
-    with torch.random.fork_rng(devices=[]):
+    target = torch.device(device)
+    forked = [target.index or 0] if target.type == "cuda" else []  # only the GPU this process uses
+    with torch.random.fork_rng(devices=forked):
         if seed is not None:
             torch.manual_seed(seed)
         obj = _import(spec)
@@ -262,6 +264,13 @@ def _run_id(identity: dict[str, Any]) -> str:
 
 
 def _umask() -> int:
+    try:  # Linux: read it without changing it (os.umask's set-and-restore races with other threads)
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return mask
