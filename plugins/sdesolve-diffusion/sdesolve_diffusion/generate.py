@@ -38,6 +38,7 @@ import importlib
 import inspect
 import io
 import json
+import numbers
 import os
 import pickle
 import sys
@@ -216,8 +217,13 @@ class RunConfig:
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        def plain(v: Any) -> Any:  # numpy/torch integers become ints (JSON and the manifest comparison need them)
+            return int(v) if isinstance(v, numbers.Integral) and not isinstance(v, bool) else v
+
+        for name in ("n", "batch", "steps", "seed"):
+            setattr(self, name, plain(getattr(self, name)))
         if isinstance(self.shape, (tuple, list, torch.Size)):
-            self.shape = list(self.shape)  # a tuple would never compare equal to the manifest's JSON list
+            self.shape = [plain(v) for v in self.shape]  # a tuple would never compare equal to the manifest's list
         self.options = dict(self.options or {})
 
     def validate(self) -> None:
