@@ -1,22 +1,24 @@
 """Peak memory does not grow with the number of steps (issue 9, section 3).
 
-Each measurement runs in a fresh Python process (torch allocations are invisible to ``tracemalloc``): it solves
-once on a short grid (:data:`SHORT` steps), then on a long one (:data:`LONG` steps), and reports the rise of the
-process's peak resident set size (``VmHWM``, reset to the current RSS before each run). Whole-grid coefficient
+Measurements run in a separate Python process (torch allocations are invisible to ``tracemalloc``): for each
+configuration it solves once on a short grid (:data:`SHORT` steps), then on a long one (:data:`LONG` steps), and
+reports the rise of the process's peak resident set size (``VmHWM``, reset to the current RSS, after handing freed
+heap pages back, before each run). Whole-grid coefficient
 tables made 10⁵ steps of ``exponential_euler`` or ``randomized_midpoint`` raise it by 5.6 GB (callable ``a``,
 ``g``) or 1.9 GB (constants); the budget is :data:`BUDGET_MIB`.
 
-* ``test_a_long_solve_does_not_grow_memory`` (slow, about 20 s of CPU): a real 10⁵-step ``solve`` of
-  ``exponential_euler`` (every step, finite checks on, default 32 sub-cells, callable ``a``, ``g``): the solve loop
-  itself keeps nothing per step.
-* ``test_every_stepper_visits_a_long_grid_in_bounded_memory``: every built-in stepper × callable/constant
-  coefficients × SDE/ODE on a 10⁵-step grid, in one process (the peak is reset between runs). Running every step
-  of a 2-NFE stepper takes minutes (about 1.7 ms per ``randomized_midpoint`` step on one core), so the real
-  stepper takes every ``chunk_steps // 2``-th step and the last (a wrapper passes the others, with finite checks
-  off): the coefficients are prepared for the whole grid and every chunk of tables is built, in order, as in a
-  full solve, which is where the memory went. The matrix uses 8 sub-cells, four times cheaper quadrature (whole-
-  grid tables would still take GBs; chunks hold the same number of values at any ``M``), plus
-  ``randomized_midpoint`` with callable coefficients at the default 32 (the issue's worst case).
+* ``test_long_solves_at_the_default_sub_cells_do_not_grow_memory`` (slow, about 40 s of CPU): the issue's cases
+  with the default 32 sub-cells and callable ``a``, ``g``: a real 10⁵-step ``exponential_euler`` solve (every step,
+  finite checks on: the solve loop itself keeps nothing per step) and ``randomized_midpoint`` across a 10⁵-step
+  grid as below.
+* ``test_every_stepper_visits_a_long_grid_in_bounded_memory`` (about 15 s of CPU): every built-in stepper ×
+  callable/constant coefficients × SDE/ODE on a 10⁵-step grid, in one process (the peak is reset between runs),
+  with :data:`MATRIX_SUBDIVISIONS` sub-cells (chunks hold the same number of values at any ``M``).
+
+Running every step of a 2-NFE stepper takes minutes (about 1.7 ms per ``randomized_midpoint`` step on one core),
+so in the ``visit`` runs the real stepper takes every ``chunk_steps // 2``-th step and the last (a wrapper passes
+the others, finite checks off): the coefficients are prepared for the whole grid and every chunk of tables is
+built, in order, as in a full solve, which is where the memory went.
 """
 
 from __future__ import annotations
@@ -31,11 +33,12 @@ import pytest
 import torch
 
 import sdesolve
-from sdesolve.coefficients import DEFAULT_SUBDIVISIONS, GridCoefficients, build_tables
+from sdesolve.coefficients import DEFAULT_SUBDIVISIONS, GridCoefficients, build_tables, chunk_steps
 
 LONG = 100_000
 SHORT = 100
 BUDGET_MIB = 64.0
+MATRIX_SUBDIVISIONS = 4  # cheap quadrature; whole-grid tables took 0.25-0.76 GB at 10⁵ steps
 F64 = torch.float64
 
 needs_proc = pytest.mark.skipif(
@@ -136,17 +139,22 @@ def _check(configs: list[tuple]) -> None:
 
 @needs_proc
 @pytest.mark.slow
-def test_a_long_solve_does_not_grow_memory() -> None:
-    """10⁵ real exponential-Euler steps of an SDE with callable a, g on an 8×4 state, every step, finite checks on."""
-    _check([("exponential_euler", "callable", True, "solve", DEFAULT_SUBDIVISIONS)])
+def test_long_solves_at_the_default_sub_cells_do_not_grow_memory() -> None:
+    """The issue's cases at the default 32 sub-cells, callable a, g: 10⁵ real exponential-Euler steps of an SDE on
+    an 8×4 state (every step, finite checks on), and randomized-midpoint steps across a 10⁵-step grid."""
+    _check(
+        [
+            ("exponential_euler", "callable", True, "solve", DEFAULT_SUBDIVISIONS),
+            ("randomized_midpoint", "callable", True, "visit", DEFAULT_SUBDIVISIONS),
+        ]
+    )
 
 
 @needs_proc
 def test_every_stepper_visits_a_long_grid_in_bounded_memory() -> None:
     """Every built-in stepper × callable/constant coefficients × SDE/ODE on a 10⁵-step grid (one process)."""
-    configs = [("randomized_midpoint", "callable", True, "visit", DEFAULT_SUBDIVISIONS)]  # the issue's worst case
-    configs += [
-        (method, coefficients, noise, "visit", 8)
+    configs = [
+        (method, coefficients, noise, "visit", MATRIX_SUBDIVISIONS)
         for method in sorted(sdesolve.steppers())
         for coefficients in ("callable", "constant")
         for noise in (True, False)
@@ -227,3 +235,24 @@ def test_steppers_that_need_no_integrals_build_no_tables(method: str) -> None:
     calls.clear()
     sdesolve.solve(_tv_sde(calls=calls), torch.zeros(3, 2, dtype=F64), torch.linspace(0, 1, 50), "exponential_euler")
     assert 4 in calls  # the exponential weights do need the nested quadrature of L
+
+
+@pytest.mark.parametrize("method", sorted(sdesolve.steppers()))
+def test_chunks_built_inside_the_loop_read_nothing_back(method: str) -> None:
+    """With one step per chunk (4096 sub-cells) every step builds tables, and still reads no tensor back."""
+    from tests.helpers import tv_sde
+    from tests.test_solve import _forbid_host_reads
+
+    assert chunk_steps(4096) == 1
+    stepper = sdesolve.make_stepper(method)
+    original = stepper.step
+
+    def guarded(ctx, k, x, state):
+        with _forbid_host_reads():
+            return original(ctx, k, x, state)
+
+    stepper.step = guarded
+    res = sdesolve.integrate(
+        tv_sde(), torch.randn(4, 3, dtype=F64), torch.linspace(1.0, 0.0, 6), stepper, subdivisions=4096
+    )
+    assert res.nfe == 5 * stepper.nfe_per_step
