@@ -1,7 +1,7 @@
 """The stepper interface: small classes with order metadata and a pure ``step``.
 
 A stepper advances ``x`` over step ``k`` of a prepared grid. It reads per-step scalars from
-``ctx.coef`` (Python floats computed once in float64), evaluates ``N`` through ``ctx.nonlinear`` (which counts
+``ctx.coef`` (float64 NumPy arrays, computed on first use in chunks of steps), evaluates ``N`` through ``ctx.nonlinear`` (which counts
 evaluations) and draws Brownian quantities from ``ctx.noise`` (``None`` for an ODE). Per-solve state (e.g. a
 multistep history) lives in the value returned by :meth:`Stepper.init` and threaded through :meth:`Stepper.step`.
 """

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from torch import Tensor
 
 from sdesolve import get_stepper, solve
+from sdesolve.coefficients import DEFAULT_SUBDIVISIONS
 from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext
 
 __all__ = ["DDRaM", "DDRaMODE", "EulerMaruyamaSDE", "ExponentialEulerSDE", "SolverSampler"]
@@ -34,8 +35,13 @@ class SolverSampler(DiffusionSampler):
 
     @classmethod
     def options(cls) -> dict[str, Any]:
-        """``splitting``, ``eta`` and the options of the stepper it runs."""
-        return {"splitting": cls.splitting, "eta": cls.eta, **get_stepper(cls.stepper).options()}
+        """``splitting``, ``eta``, the coefficient tables' ``subdivisions`` and the options of the stepper it runs."""
+        return {
+            "splitting": cls.splitting,
+            "eta": cls.eta,
+            "subdivisions": DEFAULT_SUBDIVISIONS,
+            **get_stepper(cls.stepper).options(),
+        }
 
     def run(
         self,
