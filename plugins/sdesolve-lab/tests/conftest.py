@@ -4,8 +4,6 @@ import pytest
 import torch
 from sdesolve_diffusion import GaussianMixture
 
-from sdesolve import registry
-
 
 @pytest.fixture(scope="session")
 def mixture2d() -> GaussianMixture:
@@ -14,16 +12,3 @@ def mixture2d() -> GaussianMixture:
         torch.tensor([[0.3**2, 0.5**2], [0.4**2, 0.2**2], [0.25**2, 0.25**2]]),
         torch.tensor([0.5, 0.3, 0.2]),
     )
-
-
-@pytest.fixture(scope="session")
-def mixture1d() -> GaussianMixture:
-    return GaussianMixture(torch.tensor([[-1.0], [1.0]]), torch.tensor([0.25**2, 0.25**2]), torch.tensor([0.4, 0.6]))
-
-
-def processes() -> list[str]:
-    return sorted(registry().items["process"])
-
-
-def samplers() -> list[str]:
-    return sorted(registry().items["sampler"])

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from diffusion_cases import processes, samplers
 from sdesolve_diffusion import ModelAdapter
 
 import sdesolve
 from sdesolve import registry
 from sdesolve.conformance import fit_order
 from sdesolve.reference import odeint_reference
-from tests.diffusion.conftest import processes, samplers
 
 F64 = torch.float64
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from diffusion_cases import samplers
 
 import sdesolve
-from tests.diffusion.conftest import samplers
 
 F64 = torch.float64
 

@@ -6,12 +6,12 @@ import math
 
 import pytest
 import torch
+from diffusion_cases import processes
 from sdesolve_diffusion import SPLITTINGS
 
 from sdesolve import SemilinearSDE, registry
 from sdesolve.coefficients import build_tables
 from sdesolve.quadrature import gauss_legendre
-from tests.diffusion.conftest import processes
 
 F64 = torch.float64
 

@@ -15,10 +15,10 @@ import pytest
 import torch
 from sdesolve_diffusion.generate import RunConfig, load_samples, run, sample_seed
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parent  # this tests folder: toy_model is importable from it
 # the in-process runs sample the toy models without a checkpoint on purpose
 pytestmark = pytest.mark.filterwarnings("ignore::sdesolve_diffusion.generate.NoCheckpointWarning")
-MODEL = "tests.diffusion.toy_model:TinyEps"
+MODEL = "toy_model:TinyEps"
 
 
 def _cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -170,7 +170,7 @@ def test_two_gloo_processes_equal_one_process_byte_for_byte(tmp_path) -> None:
 
 
 def test_checkpoints_load_weights_only(tmp_path) -> None:
-    from tests.diffusion.toy_model import Pickled, TinyEps
+    from toy_model import Pickled, TinyEps
 
     model = TinyEps()
     with torch.no_grad():
@@ -203,8 +203,9 @@ def test_checkpoints_load_weights_only(tmp_path) -> None:
 
 @pytest.mark.parametrize("model_dtype", [torch.bfloat16, torch.float16])
 def test_a_half_precision_network_with_a_float32_state(model_dtype) -> None:
+    from toy_model import TinyEps
+
     import sdesolve
-    from tests.diffusion.toy_model import TinyEps
 
     model = TinyEps().to(model_dtype)
     x = sdesolve.sample(model, (8, 4), "ddram", steps=6, dtype=torch.float32, seeds=list(range(8)))
@@ -218,8 +219,9 @@ def test_a_half_precision_network_with_a_float32_state(model_dtype) -> None:
 @pytest.mark.parametrize("sampler", ["ddram", "ddim", "edm_heun"])
 def test_cpu_and_cuda_samples_agree_with_per_sample_seeds(sampler) -> None:
     """Per-sample seeds draw on the CPU, so CUDA sees the same noise; results agree to 1e-5 (float32 state)."""
+    from toy_model import TinyEps
+
     import sdesolve
-    from tests.diffusion.toy_model import TinyEps
 
     cpu = sdesolve.sample(TinyEps(), (16, 4), sampler, steps=8, seeds=list(range(16)))
     gpu = sdesolve.sample(TinyEps().cuda(), (16, 4), sampler, steps=8, seeds=list(range(16)), device="cuda")
@@ -254,7 +256,7 @@ def test_torchrun_ranks_follow_rank_0_even_when_they_start_late(tmp_path) -> Non
     args += ["--steps", "3", "--quiet"]
     single = tmp_path / "single"
     assert _cli(*args, "--out", str(single)).returncode == 0
-    slow = {"PYTHONPATH": f"{ROOT / 'tests' / 'diffusion' / 'slow_ranks'}{os.pathsep}{ROOT}"}
+    slow = {"PYTHONPATH": f"{ROOT / 'slow_ranks'}{os.pathsep}{ROOT}"}
     result = _torchrun(args, tmp_path / "multi", 29518, {**slow, "SDESOLVE_TEST_SLOW_RANKS": "3"})
     assert result.returncode == 0, result.stderr[-3000:]
     assert _shard_bytes(tmp_path / "multi") == _shard_bytes(single)
@@ -315,7 +317,7 @@ def test_a_new_run_does_not_adopt_shards_of_a_deleted_manifest(tmp_path) -> None
 def test_a_second_writer_is_refused_while_a_run_holds_the_folder(tmp_path) -> None:
     """Fault 5: two real processes on one --out: the second gets a clear error naming the folder."""
     out, gate = tmp_path / "run", tmp_path / "gate"
-    args = ["--model", "tests.diffusion.toy_model:GatedEps", "--shape", "4", "--n", "6", "--batch", "2"]
+    args = ["--model", "toy_model:GatedEps", "--shape", "4", "--n", "6", "--batch", "2"]
     args += ["--sampler", "ddim", "--steps", "3", "--quiet", "--out", str(out)]
     env = dict(os.environ, PYTHONPATH=str(ROOT), SDESOLVE_TEST_GATE=str(gate))
     first = subprocess.Popen(
@@ -352,7 +354,7 @@ def test_a_second_writer_is_refused_while_a_run_holds_the_folder(tmp_path) -> No
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["complete"] and manifest["config"]["seed"] == 0
     run(
-        RunConfig(model="tests.diffusion.toy_model:GatedEps", shape=[4], n=6, batch=2, sampler="ddim", steps=3),
+        RunConfig(model="toy_model:GatedEps", shape=[4], n=6, batch=2, sampler="ddim", steps=3),
         gate.parent / "ref",
     )
     assert _shard_bytes(out) == _shard_bytes(gate.parent / "ref")
@@ -366,7 +368,7 @@ def test_a_failed_start_writes_nothing_and_does_not_block_the_folder(tmp_path) -
         return SMALL[:i] + SMALL[i + 2 :]
 
     bad = {
-        "cannot import it": [*without("--model"), "--model", "tests.diffusion.toy_model:TinyEpz"],
+        "cannot import it": [*without("--model"), "--model", "toy_model:TinyEpz"],
         "unknown sampler 'ddimm'; did you mean 'ddim'": [*without("--sampler"), "--sampler", "ddimm"],
         "unknown process 'vq'": [*SMALL, "--process", "vq"],
         "--option etaa: not an option of sampler 'ddim'": [*SMALL, "--option", "etaa=0.5"],
@@ -396,7 +398,7 @@ def test_a_failed_start_writes_nothing_and_does_not_block_the_folder(tmp_path) -
 def test_non_finite_denoise_output_is_never_written(tmp_path) -> None:
     """Fault 7: NaN from the final denoise call: exit non-zero, no shard holding NaN, the run stays incomplete."""
     out = tmp_path / "nan"
-    args = ["--model", "tests.diffusion.toy_model:NanAtDenoise", "--shape", "4", "--n", "4", "--batch", "2"]
+    args = ["--model", "toy_model:NanAtDenoise", "--shape", "4", "--n", "4", "--batch", "2"]
     args += ["--sampler", "ddim", "--steps", "4", "--option", "denoise=true", "--quiet", "--out", str(out)]
     result = _cli(*args)
     assert result.returncode == 1, result.stderr
@@ -433,29 +435,25 @@ def test_a_model_module_in_the_current_folder_is_found(tmp_path) -> None:
 def test_the_model_rule_classes_marked_factories_and_plain_callables(tmp_path) -> None:
     """Fault 8b: classes are instantiated, marked functions are factories, other callables must take (x, t)."""
     from sdesolve_diffusion.generate import load_model
-
-    from tests.diffusion.toy_model import TinyEps
+    from toy_model import TinyEps
 
     assert isinstance(load_model(MODEL), TinyEps)
-    marked = load_model("tests.diffusion.toy_model:build_marked")
+    marked = load_model("toy_model:build_marked")
     assert isinstance(marked, TinyEps) and float(marked.lin.bias.detach().sum()) != float(
         TinyEps().lin.bias.detach().sum()
     )
     x = torch.ones(2, 4)
-    assert torch.equal(load_model("tests.diffusion.toy_model:eps_function")(x, torch.zeros(2)), 0.1 * x)
+    assert torch.equal(load_model("toy_model:eps_function")(x, torch.zeros(2)), 0.1 * x)
     with pytest.raises(ValueError, match=r"cannot be called as model\(x, t\).*_sdesolve_factory = True"):
-        load_model("tests.diffusion.toy_model:build_unmarked")
-    result = _cli(*SMALL[2:], "--model", "tests.diffusion.toy_model:build_unmarked", "--out", str(tmp_path / "u"))
+        load_model("toy_model:build_unmarked")
+    result = _cli(*SMALL[2:], "--model", "toy_model:build_unmarked", "--out", str(tmp_path / "u"))
     assert result.returncode == 2 and "_sdesolve_factory = True" in result.stderr and "Traceback" not in result.stderr
-    assert (
-        _cli(*SMALL[2:], "--model", "tests.diffusion.toy_model:build_marked", "--out", str(tmp_path / "m")).returncode
-        == 0
-    )
+    assert _cli(*SMALL[2:], "--model", "toy_model:build_marked", "--out", str(tmp_path / "m")).returncode == 0
 
 
 def test_without_a_checkpoint_every_process_builds_the_same_weights_and_is_warned(tmp_path) -> None:
     """Fault 8c: random initialisation is seeded from the run seed; a loud warning says no checkpoint was given."""
-    args = ["--model", "tests.diffusion.toy_model:RandomInit", *SMALL[2:]]
+    args = ["--model", "toy_model:RandomInit", *SMALL[2:]]
     first, second = _cli(*args, "--out", str(tmp_path / "a")), _cli(*args, "--out", str(tmp_path / "b"))
     assert first.returncode == second.returncode == 0
     assert "WARNING: no --checkpoint given" in first.stderr
@@ -465,8 +463,8 @@ def test_without_a_checkpoint_every_process_builds_the_same_weights_and_is_warne
     from sdesolve_diffusion.generate import load_model
 
     assert torch.equal(
-        load_model("tests.diffusion.toy_model:RandomInit", seed=5).lin.weight,
-        load_model("tests.diffusion.toy_model:RandomInit", seed=5).lin.weight,
+        load_model("toy_model:RandomInit", seed=5).lin.weight,
+        load_model("toy_model:RandomInit", seed=5).lin.weight,
     )
     assert torch.equal(torch.random.get_rng_state(), before)  # the caller's RNG is left alone
 
