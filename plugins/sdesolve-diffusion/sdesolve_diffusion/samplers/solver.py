@@ -15,15 +15,17 @@ options (e.g. ``distribution="uniform"`` for the randomized midpoint).
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar
 
 from torch import Tensor
 
 from sdesolve import get_stepper, solve
-from sdesolve.coefficients import DEFAULT_SUBDIVISIONS
 from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext
 
 __all__ = ["DDRaM", "DDRaMODE", "EulerMaruyamaSDE", "ExponentialEulerSDE", "SolverSampler"]
+
+_SOLVE_OPTIONS = ("bm", "subdivisions")  # keywords of sdesolve.solve a recipe sampler passes through
 
 
 class SolverSampler(DiffusionSampler):
@@ -35,13 +37,10 @@ class SolverSampler(DiffusionSampler):
 
     @classmethod
     def options(cls) -> dict[str, Any]:
-        """``splitting``, ``eta``, the coefficient tables' ``subdivisions`` and the options of the stepper it runs."""
-        return {
-            "splitting": cls.splitting,
-            "eta": cls.eta,
-            "subdivisions": DEFAULT_SUBDIVISIONS,
-            **get_stepper(cls.stepper).options(),
-        }
+        """``splitting``, ``eta``, the options ``solve`` takes for the integration itself (``bm``, a Brownian path;
+        ``subdivisions`` of the coefficient tables) and the options of the stepper it runs."""
+        solve_options = {name: inspect.signature(solve).parameters[name].default for name in _SOLVE_OPTIONS}
+        return {"splitting": cls.splitting, "eta": cls.eta, **solve_options, **get_stepper(cls.stepper).options()}
 
     def run(
         self,
