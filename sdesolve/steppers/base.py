@@ -1,9 +1,10 @@
 """The stepper interface: small classes with order metadata and a pure ``step``.
 
-A stepper advances ``x`` over step ``k`` of a prepared grid. It reads per-step scalars from
-``ctx.coef`` (float64 NumPy arrays, computed on first use in chunks of steps), evaluates ``N`` through ``ctx.nonlinear`` (which counts
-evaluations) and draws Brownian quantities from ``ctx.noise`` (``None`` for an ODE). Per-solve state (e.g. a
-multistep history) lives in the value returned by :meth:`Stepper.init` and threaded through :meth:`Stepper.step`.
+A stepper advances ``x`` over step ``k`` of a prepared grid. It reads per-step scalars from ``ctx.coef`` by name
+(float64 NumPy arrays, computed on first use in chunks of steps; the names and formulas are listed in
+:mod:`sdesolve.coefficients`), evaluates ``N`` through ``ctx.nonlinear`` (which counts evaluations) and draws
+Brownian quantities from ``ctx.noise`` (``None`` for an ODE). Per-solve state (e.g. a multistep history) lives
+in the value returned by :meth:`Stepper.init` and threaded through :meth:`Stepper.step`.
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ class Stepper(ABC):
         weak_order: weak order for additive noise.
         nfe_per_step: evaluations of ``N`` per step.
         supports_noise: whether ``g`` may be given.
+        needs_levy_area: whether a step asks ``ctx.noise.space_time`` for the space-time Lévy area; a user path
+            (``bm=``) that cannot answer it is then refused before the first step.
         summary: one line for listings.
     """
 
@@ -90,6 +93,7 @@ class Stepper(ABC):
     weak_order: ClassVar[float] = 0.0
     nfe_per_step: ClassVar[int] = 0
     supports_noise: ClassVar[bool] = True
+    needs_levy_area: ClassVar[bool] = False
     summary: ClassVar[str] = ""
 
     def init(self, ctx: SolveContext, x0: Tensor) -> Any:
