@@ -2,9 +2,10 @@
 
     python examples/custom_integrator_plugin.py [--quick]
 
-The stepper is Ralston's second-order Runge–Kutta method with an additive-noise term (strong order 1): the same
-pattern as the packaged example plugin ``plugins/sdesolve-sra`` (docs/plugins.md walks through it), registered here
-at run time with ``sdesolve.register_plugin`` instead of an entry point.
+The stepper is Ralston's second-order Runge–Kutta method with an additive-noise term (strong order 1), declared as
+data: a Butcher tableau run by ``sdesolve.tableau.ExplicitRungeKutta``. The same pattern as the packaged example
+plugin ``plugins/sdesolve-sra`` (an ``SRATableau``; docs/plugins.md walks through it), registered here at run time
+with ``sdesolve.register_plugin`` instead of an entry point.
 """
 
 from __future__ import annotations
@@ -12,40 +13,27 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import torch
-
 import sdesolve
-from sdesolve import SolveContext, Stepper, hookimpl
+from sdesolve import hookimpl
 from sdesolve.conformance import run_conformance
+from sdesolve.tableau import AdditiveNoise, ButcherTableau, ExplicitRungeKutta
+
+RALSTON = ButcherTableau(c=(0.0, 2.0 / 3.0), A=((), (2.0 / 3.0,)), b=(0.25, 0.75))
 
 
-class Ralston(Stepper):
-    """``k1 = F(t, x)``, ``k2 = F(t + 2h/3, x + 2h k1/3)``, ``x' = x + h (k1/4 + 3 k2/4) + g(t) ΔW``."""
+class Ralston(ExplicitRungeKutta):
+    """``k1 = F(t, x)``, ``k2 = F(t + 2h/3, x + 2h k1/3)``, ``x' = x + h (k1/4 + 3 k2/4) + g(t) ΔW``.
+
+    Declared as data: Ralston's tableau, with the noise added once, Euler-style (``AdditiveNoise.euler``).
+    """
 
     name = "ralston"
+    tableau = RALSTON
+    noise = AdditiveNoise.euler(2)
     ode_order = 2.0
     strong_order = 1.0
     weak_order = 1.0
-    nfe_per_step = 2
     summary = "Ralston RK2 with an Euler noise term (tutorial example)"
-
-    def init(self, ctx: SolveContext, x0: torch.Tensor) -> Any:
-        c = ctx.coef
-        stage = c.ts[:-1] + (2.0 / 3.0) * (c.ts[1:] - c.ts[:-1])  # float64, once per grid
-        return ctx.sde.linear(stage).tolist(), ctx.sde.weight(stage).tolist(), stage.to(x0.device, x0.dtype)
-
-    def step(self, ctx: SolveContext, k: int, x: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        c = ctx.coef
-        a_stage, b_stage, stage_times = state
-        h = c.h[k]
-        k1 = ctx.nonlinear(ctx.time(k), x).mul(c.b0[k]).add_(x, alpha=c.a0[k])
-        mid = torch.add(x, k1, alpha=2.0 * h / 3.0)
-        k2 = ctx.nonlinear(stage_times[k].expand(ctx.batch), mid).mul(b_stage[k]).add_(mid, alpha=a_stage[k])
-        y = torch.add(x, k1, alpha=0.25 * h)
-        y.add_(k2, alpha=0.75 * h)
-        if ctx.noise is not None:
-            y.add_(ctx.noise.increment(k, x), alpha=c.g0[k])
-        return y, state
 
 
 class RalstonPlugin:

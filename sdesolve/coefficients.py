@@ -7,7 +7,44 @@ two more integrals are tabulated:
 
 * ``G(u) = ∫_t^u exp(-L(v)) g(v) dv`` — mean weights that project weighted Brownian integrals on a path's
   increments (:class:`sdesolve.noise.PathNoise`);
-* ``K(u) = ∫_t^u exp(-L(v)) (v - t) dv`` — the second-order (φ₂) weight of the exponential RK2/AB2 steppers.
+* ``K(u) = ∫_t^u exp(-L(v)) b(v) (v - t) dv`` — the second-order (φ₂) weight of the exponential RK2/AB2 steppers.
+
+**The coefficients a stepper asks for, by name.** With the integrating factor ``Φ`` (``Φ(u)/Φ(v) =
+exp(-∫_u^v a)``, so ``Φ(u)/Φ(t') = exp(∫_u^{t'} a)`` is how much of ``x(u)`` survives to ``t'``), a step
+``t → t'`` of width ``h = t' - t``:
+
+==========================  ==================================================  =====================================
+name                        value                                               used as
+==========================  ==================================================  =====================================
+``state_weight``            ``Φ(t)/Φ(t') = exp(∫_t^{t'} a)``                    weight of ``x`` (every exponential
+                                                                                step)
+``phi1``                    ``∫_t^{t'} (Φ(u)/Φ(t')) b(u) du``                   weight of a frozen ``N`` (``h φ₁(a h)
+                                                                                b`` for constants)
+``phi2``                    ``∫_t^{t'} (Φ(u)/Φ(t')) b(u) (u - t) du``           weight of ``N``'s slope (``h² φ₂(a h)
+                                                                                b``): exponential RK2/AB2
+``noise_std``               ``(∫_t^{t'} (Φ(u)/Φ(t'))² g(u)² du)^{1/2}``         exact std of the step's noise
+                                                                                integral ``η = ∫ (Φ/Φ(t')) g dW``
+``path_mean``               ``(1/h) ∫_t^{t'} (Φ(u)/Φ(t')) g(u) du``             ``η ≈ path_mean · ΔW`` on a user path
+==========================  ==================================================  =====================================
+
+Split at ``τ = t + f h`` (:class:`SplitWeights`; per step at a fixed ``f``, or per sample), *head* ``t → τ``,
+*tail* ``τ → t'``, ``η₁ = ∫_t^τ (Φ/Φ(τ)) g dW``, ``η₂ = ∫_t^{t'} (Φ/Φ(t')) g dW``, ``ΔW₁, ΔW₂`` the path's
+increments over head and tail:
+
+==========================  ==================================================  =====================================
+``frac``                    ``f``
+``head_state_weight``       ``Φ(t)/Φ(τ)``                                       ``state_weight`` of the head
+``head_phi1``               ``∫_t^τ (Φ(u)/Φ(τ)) b(u) du``                       ``phi1`` of the head
+``head_noise_std``          ``(∫_t^τ (Φ(u)/Φ(τ))² g² du)^{1/2}``                std of ``η₁``
+``tail_state_weight``       ``Φ(τ)/Φ(t')``                                      ``η₂ = tail_state_weight · η₁ + ...``
+``tail_noise_std``          ``(∫_τ^{t'} (Φ(u)/Φ(t'))² g² du)^{1/2}``            std of ``η₂`` given ``η₁``
+``head_path_mean``          ``(1/(τ - t)) ∫_t^τ (Φ(u)/Φ(τ)) g du``              ``η₁ ≈ head_path_mean · ΔW₁``
+``step_path_mean_head``     ``(1/(τ - t)) ∫_t^τ (Φ(u)/Φ(t')) g du``             ``η₂ ≈ step_path_mean_head · ΔW₁
+                                                                                + step_path_mean_tail · ΔW₂``
+``step_path_mean_tail``     ``(1/(t' - τ)) ∫_τ^{t'} (Φ(u)/Φ(t')) g du``
+``uniform_weight``          ``h (Φ(τ)/Φ(t')) b(τ)``                             weight of ``N(τ)`` for a uniformly
+                                                                                drawn ``τ`` (unbiased for ``phi1``)
+==========================  ==================================================  =====================================
 
 Per-sample quantities at random midpoints (:meth:`GridCoefficients.split`) are evaluated on the device from the
 tables by cubic Hermite interpolation (error ``O((h/M)⁴)``) or by the closed forms.
@@ -20,9 +57,10 @@ whole grid is ever kept; each consumer gets what it reads, when it first reads i
 * scalars that need only the grid times (``h``, ``abs_h``, ``sqrt_h``, ``s``, ``a0``…``g1``) are float64 NumPy
   arrays made at construction: ``O(n)`` work, no quadrature. Euler–Maruyama, Heun and SRA1 read nothing else,
   so they never pay for the tables;
-* the exponential weights ``ex, ef, ez, em, w2`` need only the *last column* of the tables: on first access all
-  five are computed by one pass over the grid in chunks of :func:`chunk_steps` steps (about 2 MiB of float64
-  per intermediate), keeping five arrays and dropping each chunk's tables;
+* the exponential weights ``state_weight, phi1, phi2, noise_std, path_mean`` need only the *last column* of the
+  tables: on first access of any of them all five are computed by one pass over the grid in chunks of
+  :func:`chunk_steps` steps (about 2 MiB of float64 per intermediate), keeping five arrays and dropping each
+  chunk's tables (extracting the other four costs nothing next to building the tables once more);
 * per-sample splits (:meth:`~GridCoefficients.split`, :meth:`~GridCoefficients.importance_fraction`) need whole
   rows: the tables of the chunk of steps holding ``k`` are built on the host, moved to the device once (a
   non-blocking copy) and replaced when a step of another chunk is asked for. The solve loop visits the steps in
@@ -31,8 +69,8 @@ whole grid is ever kept; each consumer gets what it reads, when it first reads i
   (the latter checks every step from the sign of ``Φ b`` at the sub-grid nodes, without the integrals).
 
 Whole arrays rather than lazily filled per-chunk scalars: ``numpy.float64`` is a subclass of ``float``, so
-``coef.ex[k]`` works wherever a Python float did (``tensor.add_(y, alpha=coef.ef[k])`` included, with no device
-synchronisation), and arrays keep every other use working (iteration, slicing, ``torch.tensor(coef.ex)``,
+``coef.state_weight[k]`` works wherever a Python float did (``tensor.add_(y, alpha=coef.phi1[k])`` included, with no
+device synchronisation), and arrays keep every other use working (iteration, slicing, ``torch.tensor(coef.phi1)``,
 vectorised arithmetic in a stepper's ``init``) at 8 bytes per step and field (10⁵ steps × 15 fields = 12 MB).
 The price: a stepper that reads the weights *and* per-sample splits (the randomized midpoint) builds each chunk's
 tables twice, once for the weights and once for the device; the building is host-side vectorised float64
@@ -63,7 +101,8 @@ GL_POINTS = 8
 DEFAULT_SUBDIVISIONS = 32
 CHUNK_ELEMENTS = 1 << 18  # float64 elements of the largest intermediate of one chunk's tables (2 MiB)
 _F64 = torch.float64
-_WEIGHTS = ("ex", "ef", "ez", "em", "w2")
+_WEIGHTS = ("state_weight", "phi1", "noise_std", "path_mean", "phi2")
+_LEGACY_NAMES = {"ex": "state_weight", "ef": "phi1", "ez": "noise_std", "em": "path_mean", "w2": "phi2"}
 
 T = TypeVar("T")
 
@@ -210,23 +249,19 @@ def _cumulative(increments: Tensor) -> Tensor:
 class SplitWeights(NamedTuple, Generic[T]):
     """Weights of a step ``t → t'`` split at ``τ = t + frac · h`` (per sample or per step).
 
-    ``x1, f1, std1``: exponential-Euler weights of ``t → τ`` (state, frozen ``N``, noise std);
-    ``x2, std2``: state weight and noise std of ``τ → t'``; ``path1``: mean weight projecting
-    ``η₁ = ∫_t^τ w dW`` on ``W(τ) - W(t)``; ``path2a``/``path2b``: mean weights projecting
-    ``η₂ = ∫_t^{t'} w dW`` on the increments over ``[t, τ]`` and ``[τ, t']``; ``weight``: the drift weight
-    ``h Φ(τ) b(τ) / Φ(t')`` of a uniformly drawn ``τ``.
+    The fields and their formulas are listed once, in :mod:`sdesolve.coefficients`.
     """
 
     frac: T
-    x1: T
-    f1: T
-    std1: T
-    x2: T
-    std2: T
-    path1: T
-    path2a: T
-    path2b: T
-    weight: T
+    head_state_weight: T
+    head_phi1: T
+    head_noise_std: T
+    tail_state_weight: T
+    tail_noise_std: T
+    head_path_mean: T
+    step_path_mean_head: T
+    step_path_mean_tail: T
+    uniform_weight: T
 
 
 def split_weights(tab: StepTables, f: Tensor, factor=None) -> SplitWeights[Tensor]:
@@ -259,15 +294,15 @@ def split_weights(tab: StepTables, f: Tensor, factor=None) -> SplitWeights[Tenso
     mean_tail = torch.where(f < 1 - tiny, (G1 - Gt) / torch.where(f < 1 - tiny, tail, tab.h), tab.dG[..., -1])
     return SplitWeights(
         frac=f,
-        x1=e_t,
-        f1=e_t * Pt,
-        std1=e_t * Qt.abs().sqrt(),
-        x2=torch.exp(L1 - Lt),
-        std2=e_1 * (Q1 - Qt).abs().sqrt(),
-        path1=e_t * mean_head,
-        path2a=e_1 * mean_head,
-        path2b=e_1 * mean_tail,
-        weight=tab.h * e_1 * slope,
+        head_state_weight=e_t,
+        head_phi1=e_t * Pt,
+        head_noise_std=e_t * Qt.abs().sqrt(),
+        tail_state_weight=torch.exp(L1 - Lt),
+        tail_noise_std=e_1 * (Q1 - Qt).abs().sqrt(),
+        head_path_mean=e_t * mean_head,
+        step_path_mean_head=e_1 * mean_head,
+        step_path_mean_tail=e_1 * mean_tail,
+        uniform_weight=tab.h * e_1 * slope,
     )
 
 
@@ -305,8 +340,8 @@ class GridCoefficients:
     Float64 NumPy arrays indexed by step ``k`` (``coef.h[k]`` is a ``numpy.float64``, a ``float``): ``h`` (signed
     step), ``abs_h``, ``sqrt_h``, ``s`` (solver times, ``len n + 1``), ``a0``/``a1``, ``b0``/``b1``, ``g0``/``g1``
     (``a``, ``b``, ``g`` at the step ends) — made at construction — and, computed in one chunked pass on first
-    access, ``ex``, ``ef``, ``ez`` (exponential-Euler state weight, drift weight and exact noise std), ``em`` (mean
-    weight of ``∫ w dW`` for path projection) and ``w2`` (``∫_t^{t'} w(u) (u - t) du``, the φ₂ weight).
+    access of any of them, ``state_weight``, ``phi1``, ``phi2``, ``noise_std`` and ``path_mean`` (formulas in
+    :mod:`sdesolve.coefficients`).
     ``times`` holds the grid on the solver's device in the working dtype.
 
     Nothing proportional to ``n × subdivisions`` is kept: tables are built per chunk of ``chunk`` steps (default
@@ -373,11 +408,11 @@ class GridCoefficients:
             tab = self.step_tables(start, stop)
             if fill:
                 ex = torch.exp(tab.L[:, -1])
-                views["ex"][start:stop] = ex
-                views["ef"][start:stop] = ex * tab.P[:, -1]
-                views["ez"][start:stop] = ex * tab.Q[:, -1].abs().sqrt()
-                views["em"][start:stop] = ex * tab.G[:, -1] / tab.h
-                views["w2"][start:stop] = ex * tab.K[:, -1]
+                views["state_weight"][start:stop] = ex
+                views["phi1"][start:stop] = ex * tab.P[:, -1]
+                views["noise_std"][start:stop] = ex * tab.Q[:, -1].abs().sqrt()
+                views["path_mean"][start:stop] = ex * tab.G[:, -1] / tab.h
+                views["phi2"][start:stop] = ex * tab.K[:, -1]
             if use is not None:
                 use(start, stop, tab)
         if fill:
@@ -390,29 +425,36 @@ class GridCoefficients:
         return self._weights[name]
 
     @property
-    def ex(self) -> np.ndarray:
-        """``Φ(t)/Φ(t') = exp(L)``: the exponential-Euler state weight of each step."""
-        return self._weight("ex")
+    def state_weight(self) -> np.ndarray:
+        """``exp(∫_t^{t'} a) = Φ(t)/Φ(t')`` per step: the weight of the state ``x`` in every exponential step."""
+        return self._weight("state_weight")
 
     @property
-    def ef(self) -> np.ndarray:
-        """``exp(L) P``: the exponential-Euler weight of a frozen ``N``."""
-        return self._weight("ef")
+    def phi1(self) -> np.ndarray:
+        """``∫_t^{t'} (Φ(u)/Φ(t')) b(u) du`` per step: the weight of a frozen ``N`` (exponential Euler)."""
+        return self._weight("phi1")
 
     @property
-    def ez(self) -> np.ndarray:
-        """``exp(L) √|Q|``: the exact std of the step's noise integral."""
-        return self._weight("ez")
+    def noise_std(self) -> np.ndarray:
+        """``(∫_t^{t'} (Φ(u)/Φ(t'))² g(u)² du)^{1/2}`` per step: the exact std of the step's noise integral."""
+        return self._weight("noise_std")
 
     @property
-    def em(self) -> np.ndarray:
-        """``exp(L) G / h``: the mean weight projecting the noise integral on the path's increment."""
-        return self._weight("em")
+    def path_mean(self) -> np.ndarray:
+        """``(1/h) ∫_t^{t'} (Φ(u)/Φ(t')) g(u) du`` per step: projects the noise integral on a path's increment."""
+        return self._weight("path_mean")
 
     @property
-    def w2(self) -> np.ndarray:
-        """``exp(L) K = ∫_t^{t'} (Φ(u)/Φ(t')) b(u) (u - t) du``: the φ₂ weight."""
-        return self._weight("w2")
+    def phi2(self) -> np.ndarray:
+        """``∫_t^{t'} (Φ(u)/Φ(t')) b(u) (u - t) du`` per step: the weight of ``N``'s slope (exponential RK2/AB2)."""
+        return self._weight("phi2")
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        # The pre-issue-10 short names, kept only because tests/test_reference.py still reads them; nothing in
+        # sdesolve, its plugins, examples or docs uses them. Drop this once that test reads the names above.
+        if name in _LEGACY_NAMES:
+            return getattr(self, _LEGACY_NAMES[name])
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # --- per-step splits at a fixed fraction (host, float64) ----------------------------------------------
     def fixed_split(self, frac: float) -> SplitWeights[np.ndarray]:

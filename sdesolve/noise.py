@@ -24,6 +24,7 @@ Path projection keeps every stepper at strong order 1 against a reference driven
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +33,12 @@ from torch import Tensor
 from sdesolve.coefficients import GridCoefficients, SplitWeights
 from sdesolve.random import Generators, randn
 
-__all__ = ["GaussianNoise", "Noise", "PathNoise"]
+__all__ = ["GaussianNoise", "Noise", "PathNoise", "check_levy_area"]
+
+LEVY_AREA_HINT = (
+    "build the path with sdesolve.reference.brownian_interval(ts, x0.shape, seed=..., levy_area=True) or "
+    "torchsde.BrownianInterval(..., levy_area_approximation='space-time'), or drop bm to draw (ΔW, U) exactly"
+)
 
 
 def _per_sample(v: Any, like: Tensor) -> Any:
@@ -76,14 +82,14 @@ class GaussianNoise(Noise):
         return self.normal(like).mul_(self.coef.sqrt_h[k])
 
     def integral(self, k: int, like: Tensor) -> Tensor:
-        return self.normal(like).mul_(self.coef.ez[k])
+        return self.normal(like).mul_(self.coef.noise_std[k])
 
     def split(self, k: int, like: Tensor, sw: SplitWeights) -> tuple[Tensor, Tensor]:
-        eta1 = self.normal(like).mul_(_per_sample(sw.std1, like))
-        eta2 = self.normal(like).mul_(_per_sample(sw.std2, like))
-        if isinstance(sw.x2, Tensor):
-            return eta1, eta2.addcmul_(eta1, _per_sample(sw.x2, like))
-        return eta1, eta2.add_(eta1, alpha=sw.x2)
+        eta1 = self.normal(like).mul_(_per_sample(sw.head_noise_std, like))
+        eta2 = self.normal(like).mul_(_per_sample(sw.tail_noise_std, like))
+        if isinstance(sw.tail_state_weight, Tensor):
+            return eta1, eta2.addcmul_(eta1, _per_sample(sw.tail_state_weight, like))
+        return eta1, eta2.add_(eta1, alpha=sw.tail_state_weight)
 
     def space_time(self, k: int, like: Tensor) -> tuple[Tensor, Tensor]:
         h = float(self.coef.abs_h[k])
@@ -125,7 +131,7 @@ class PathNoise(Noise):
         return self.query(float(self.coef.s[k]), float(self.coef.s[k + 1]), like)
 
     def integral(self, k: int, like: Tensor) -> Tensor:
-        return self.increment(k, like) * self.coef.em[k]  # never in place: bm may return its cached tensors
+        return self.increment(k, like) * self.coef.path_mean[k]  # never in place: bm may return its cached tensors
 
     def split(self, k: int, like: Tensor, sw: SplitWeights) -> tuple[Tensor, Tensor]:
         s0, s1 = float(self.coef.s[k]), float(self.coef.s[k + 1])
@@ -139,15 +145,15 @@ class PathNoise(Noise):
             dw1 = self.query(s0, sm, like)
             dw = dw1 + self.query(sm, s1, like)
         dw2 = dw - dw1
-        eta1 = dw1 * _per_sample(sw.path1, like)
-        eta2 = dw1 * _per_sample(sw.path2a, like) + dw2 * _per_sample(sw.path2b, like)
+        eta1 = dw1 * _per_sample(sw.head_path_mean, like)
+        eta2 = dw1 * _per_sample(sw.step_path_mean_head, like) + dw2 * _per_sample(sw.step_path_mean_tail, like)
         return eta1, eta2
 
     def space_time(self, k: int, like: Tensor) -> tuple[Tensor, Tensor]:
         s0, s1 = float(self.coef.s[k]), float(self.coef.s[k + 1])
         need = (
             "this stepper needs the space-time Lévy area U = ∫(W(s) - W(s_k)) ds: pass a bm accepting "
-            "return_U=True, e.g. torchsde.BrownianInterval(..., levy_area_approximation='space-time')"
+            f"return_U=True; {LEVY_AREA_HINT}"
         )
         try:
             out = self.bm(s0, s1, return_U=True)
@@ -156,3 +162,28 @@ class PathNoise(Noise):
         if not (isinstance(out, tuple) and len(out) == 2) or out[1] is None:
             raise TypeError(f"{need}; bm(ta, tb, return_U=True) did not return a pair (W, U)")
         return self._shape(out[0], like), self._shape(out[1], like, "bm(ta, tb, return_U=True)[1]")
+
+
+def check_levy_area(bm: Any, stepper: str) -> None:
+    """Refuse, before any step, a path ``bm`` that cannot answer the space-time Lévy area ``stepper`` needs.
+
+    A torchsde ``BrownianInterval`` tells through its ``levy_area_approximation``; any other callable must at least
+    accept ``return_U`` (a named parameter or ``**kwargs``) — whether it returns a pair ``(W, U)`` is then checked
+    at the first step. Nothing is queried (a query could change which increments a ``BrownianInterval`` returns).
+    """
+    if not callable(bm):
+        return  # PathNoise says what bm must be
+    need = f"stepper {stepper!r} needs the space-time Lévy area U = ∫(W(s) - W(s_k)) ds of the path"
+    approximation = getattr(bm, "levy_area_approximation", None)
+    if approximation is not None:
+        if str(approximation) == "none":
+            raise TypeError(f"{need}, but bm was built with levy_area_approximation='none'; {LEVY_AREA_HINT}")
+        return
+    try:
+        params = inspect.signature(bm).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: the first step will tell
+        return
+    if not any(p.name == "return_U" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        raise TypeError(
+            f"{need}, but bm takes no return_U argument (bm(ta, tb, return_U=True) -> (W, U)); {LEVY_AREA_HINT}"
+        )

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from sdesolve.coefficients import DEFAULT_SUBDIVISIONS, GridCoefficients
 from sdesolve.finite import FiniteMonitor
-from sdesolve.noise import GaussianNoise, Noise, PathNoise
+from sdesolve.noise import GaussianNoise, Noise, PathNoise, check_levy_area
 from sdesolve.plugins import get_stepper, registry
 from sdesolve.problem import SemilinearSDE
 from sdesolve.random import Generators, check_generators
@@ -162,6 +162,8 @@ def integrate(
         )
     if bm is not None and sde.is_ode:
         raise ValueError("bm was given but the problem is an ODE (g is None); drop bm or give g")
+    if bm is not None and getattr(stepper, "needs_levy_area", False):
+        check_levy_area(bm, stepper.name)  # up front: not after a solve's worth of steps
     check_generators(generator, x0.shape[0], x0.device)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be a callable callback(k, x), got {type(callback).__name__}")

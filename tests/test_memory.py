@@ -190,11 +190,11 @@ def test_chunked_coefficients_equal_the_whole_grid_tables(noise: bool, backward:
     tables = build_tables(sde, ts[:-1], ts[1:], DEFAULT_SUBDIVISIONS)
     ex = torch.exp(tables.L[:, -1])
     expected = {
-        "ex": ex,
-        "ef": ex * tables.P[:, -1],
-        "ez": ex * tables.Q[:, -1].abs().sqrt(),
-        "em": ex * tables.G[:, -1] / tables.h,
-        "w2": ex * tables.K[:, -1],
+        "state_weight": ex,
+        "phi1": ex * tables.P[:, -1],
+        "noise_std": ex * tables.Q[:, -1].abs().sqrt(),
+        "path_mean": ex * tables.G[:, -1] / tables.h,
+        "phi2": ex * tables.K[:, -1],
     }
     for name, want in expected.items():
         for coef in (whole, chunked):

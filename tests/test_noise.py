@@ -73,7 +73,7 @@ def test_path_noise_bridge_is_consistent_with_the_path() -> None:
     like = torch.zeros(n, 1, dtype=F64)
     sw = coef.split(0, torch.full((n,), frac, dtype=F64))
     eta1, eta2 = noise.split(0, like, sw)
-    dw1 = eta1 / sw.path1[:, None]
+    dw1 = eta1 / sw.head_path_mean[:, None]
     tol = 5 * math.sqrt(2 / n)
     assert float(dw1.var()) == pytest.approx(frac * h, rel=tol)
     # projections reproduce the exact variance of η₂ to O(h³) in the weights' variation

@@ -30,15 +30,15 @@ class ExponentialAB2(Stepper):
     def init(self, ctx: SolveContext, x0: Tensor) -> Any:
         c = ctx.coef
         slope = np.zeros(c.n)  # float64 array: 8 bytes per step
-        slope[1:] = c.w2[1:] / c.h[:-1]
+        slope[1:] = c.phi2[1:] / c.h[:-1]
         return slope, None
 
     def step(self, ctx: SolveContext, k: int, x: Tensor, state: Any) -> tuple[Tensor, Any]:
         c = ctx.coef
         slope, previous = state
         n = ctx.nonlinear(ctx.time(k), x)
-        y = x.mul(c.ex[k])
-        y.add_(n, alpha=c.ef[k])
+        y = x.mul(c.state_weight[k])
+        y.add_(n, alpha=c.phi1[k])
         if previous is not None:
             y.add_(n, alpha=slope[k])
             y.sub_(previous, alpha=slope[k])

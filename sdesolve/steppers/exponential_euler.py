@@ -28,8 +28,8 @@ class ExponentialEuler(Stepper):
     def step(self, ctx: SolveContext, k: int, x: Tensor, state: Any) -> tuple[Tensor, Any]:
         c = ctx.coef
         n = ctx.nonlinear(ctx.time(k), x)
-        y = x.mul(c.ex[k])
-        y.add_(n, alpha=c.ef[k])
+        y = x.mul(c.state_weight[k])
+        y.add_(n, alpha=c.phi1[k])
         if ctx.noise is not None:
             y.add_(ctx.noise.integral(k, x))
         return y, state

@@ -9,10 +9,11 @@ from torch import Tensor
 
 from sdesolve.coefficients import SplitWeights
 from sdesolve.hookspecs import hookimpl
-from sdesolve.steppers.base import SolveContext, Stepper
+from sdesolve.steppers.base import SolveContext
+from sdesolve.steppers.two_stage import Stage, TwoStageExponential
 
 
-class ExponentialRK2(Stepper):
+class ExponentialRK2(TwoStageExponential):
     """Exponential RK2 with the intermediate point at ``m = t + r h``.
 
     ``x_m = (Φ(t)/Φ(m)) x + w_f(t, m) N(t, x) + η₁`` and
@@ -22,6 +23,9 @@ class ExponentialRK2(Stepper):
     ``r = 1``: exponential Heun / ETD2RK). ``η₁, η₂`` are the exact weighted Brownian integrals to ``m`` and
     to ``t'``, drawn jointly. Order 2 on ODEs, strong order 1 and weak order 1 for additive noise, 2 NFE per
     step.
+
+    A :class:`~sdesolve.steppers.two_stage.TwoStageExponential`: the stage at the fixed fraction ``r``, weighted
+    by the linear interpolation of ``N`` (``w₀ = phi1 - phi2/(r h)``, ``w_m = phi2/(r h)``).
     """
 
     name = "exponential_rk2"
@@ -39,28 +43,17 @@ class ExponentialRK2(Stepper):
     def init(self, ctx: SolveContext, x0: Tensor) -> Any:
         c = ctx.coef
         split = c.fixed_split(self.r)  # float64 arrays, one entry per step (streamed: no whole-grid tables)
-        slope = c.w2 / (self.r * c.h)
-        mid_times = c.times[:-1] + self.r * (c.times[1:] - c.times[:-1])
-        return split, slope, mid_times
+        slope = c.phi2 / (self.r * c.h)
+        stage_times = c.times[:-1] + self.r * (c.times[1:] - c.times[:-1])
+        return split, slope, stage_times
 
-    def step(self, ctx: SolveContext, k: int, x: Tensor, state: Any) -> tuple[Tensor, Any]:
-        c = ctx.coef
-        split, slope, mid_times = state
-        sw = SplitWeights(*(v[k] for v in split))
-        n0 = ctx.nonlinear(ctx.time(k), x)
-        xm = x.mul(sw.x1)
-        xm.add_(n0, alpha=sw.f1)
-        eta2 = None
-        if ctx.noise is not None:
-            eta1, eta2 = ctx.noise.split(k, x, sw)
-            xm.add_(eta1)
-        nm = ctx.nonlinear(mid_times[k].expand(ctx.batch), xm)
-        y = x.mul(c.ex[k])
-        y.add_(n0, alpha=c.ef[k] - slope[k])
-        y.add_(nm, alpha=slope[k])
-        if eta2 is not None:
-            y.add_(eta2)
-        return y, state
+    def place(self, ctx: SolveContext, k: int, x: Tensor, state: Any) -> Stage:
+        split, _, stage_times = state
+        return Stage(SplitWeights(*(v[k] for v in split)), stage_times[k].expand(ctx.batch))
+
+    def weigh(self, ctx: SolveContext, k: int, stage: Stage, state: Any) -> tuple[Any, Any]:
+        slope = state[1]
+        return ctx.coef.phi1[k] - slope[k], slope[k]
 
 
 @hookimpl

@@ -7,12 +7,13 @@ from typing import Any
 from torch import Tensor
 
 from sdesolve.hookspecs import hookimpl
-from sdesolve.steppers.base import SolveContext, Stepper, per_sample
+from sdesolve.steppers.base import SolveContext
+from sdesolve.steppers.two_stage import Stage, TwoStageExponential
 
 DISTRIBUTIONS = ("importance", "uniform")
 
 
-class RandomizedMidpoint(Stepper):
+class RandomizedMidpoint(TwoStageExponential):
     """DDRaM: a random time ``τ ∈ [t, t']`` per sample, then two exponential sub-steps.
 
     ``x_τ = (Φ(t)/Φ(τ)) x + w_f(t, τ) N(t, x) + η₁`` and
@@ -26,6 +27,9 @@ class RandomizedMidpoint(Stepper):
 
     Orders: 1.5 on ODEs (RMS over ``τ``; the mean error is second order), strong order 1 and weak order 1
     for additive noise. 2 NFE per step. ``N`` receives per-sample times.
+
+    A :class:`~sdesolve.steppers.two_stage.TwoStageExponential`: the stage at a per-sample random fraction, only
+    the stage's ``N`` weighted (``w₀ = None``, ``w_τ = phi1`` or ``uniform_weight``).
     """
 
     name = "randomized_midpoint"
@@ -47,27 +51,17 @@ class RandomizedMidpoint(Stepper):
             ctx.coef.check_importance("randomized_midpoint")
         return None
 
-    def step(self, ctx: SolveContext, k: int, x: Tensor, state: Any) -> tuple[Tensor, Any]:
+    def place(self, ctx: SolveContext, k: int, x: Tensor, state: Any) -> Stage:
         c = ctx.coef
         q = ctx.uniform(x)
         frac = c.importance_fraction(k, q) if self.distribution == "importance" else q
-        sw = c.split(k, frac)
-        n0 = ctx.nonlinear(ctx.time(k), x)
-        xt = x * per_sample(sw.x1, x)
-        xt.addcmul_(n0, per_sample(sw.f1, x))
-        eta2 = None
-        if ctx.noise is not None:
-            eta1, eta2 = ctx.noise.split(k, x, sw)
-            xt.add_(eta1)
-        nt = ctx.nonlinear(ctx.time_at(k, sw.frac), xt)
-        y = x.mul(c.ex[k])
+        split = c.split(k, frac)
+        return Stage(split, ctx.time_at(k, split.frac))
+
+    def weigh(self, ctx: SolveContext, k: int, stage: Stage, state: Any) -> tuple[Any, Any]:
         if self.distribution == "importance":
-            y.add_(nt, alpha=c.ef[k])
-        else:
-            y.addcmul_(nt, per_sample(sw.weight, x))
-        if eta2 is not None:
-            y.add_(eta2)
-        return y, state
+            return None, ctx.coef.phi1[k]
+        return None, stage.split.uniform_weight
 
 
 @hookimpl
