@@ -11,12 +11,12 @@ posterior-variance step); ``η = 0`` equals exponential Euler on the ``data`` sp
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 from torch import Tensor
 
 from sdesolve.random import randn
-from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext, per_sample
+from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext, StepResult, per_sample
 
 __all__ = ["DDIM", "DDPM"]
 
@@ -27,20 +27,26 @@ def _check_eta(eta: Any) -> float:
     return float(eta)
 
 
-def _ancestral(ctx: SamplingContext, x: Tensor, eta: float) -> Tensor:
-    alpha = ctx.process.alpha(ctx.times).tolist()
-    sigma = ctx.process.sigma(ctx.times).tolist()
-    for k in range(ctx.times.numel() - 1):
-        t = float(ctx.times[k])
-        x0, eps = ctx.adapter.data_and_eps(per_sample(t, x), x)
-        a_t, s_t, a_s, s_s = alpha[k], sigma[k], alpha[k + 1], sigma[k + 1]
-        ratio = (a_t * s_s) / (a_s * s_t)
-        nu = eta * s_s * math.sqrt(max(0.0, 1.0 - ratio * ratio))
-        x = a_s * x0 + math.sqrt(max(s_s * s_s - nu * nu, 0.0)) * eps
-        if nu > 0:
-            x = x + nu * randn(x.shape, ctx.generator, x.device, x.dtype)
-        ctx.report(k, float(ctx.times[k + 1]), x, denoised=x0)
-    return x
+class _Ancestral(NamedTuple):
+    alpha: list[float]
+    sigma: list[float]
+    eta: float
+
+
+def _ancestral_init(ctx: SamplingContext, eta: float) -> _Ancestral:
+    return _Ancestral(ctx.process.alpha(ctx.times).tolist(), ctx.process.sigma(ctx.times).tolist(), eta)
+
+
+def _ancestral_step(ctx: SamplingContext, k: int, x: Tensor, st: _Ancestral) -> StepResult:
+    t = float(ctx.times[k])
+    x0, eps = ctx.adapter.data_and_eps(per_sample(t, x), x)
+    a_t, s_t, a_s, s_s = st.alpha[k], st.sigma[k], st.alpha[k + 1], st.sigma[k + 1]
+    ratio = (a_t * s_s) / (a_s * s_t)
+    nu = st.eta * s_s * math.sqrt(max(0.0, 1.0 - ratio * ratio))
+    x = a_s * x0 + math.sqrt(max(s_s * s_s - nu * nu, 0.0)) * eps
+    if nu > 0:
+        x = x + nu * randn(x.shape, ctx.generator, x.device, x.dtype)
+    return x, st, {"denoised": x0}
 
 
 class DDIM(DiffusionSampler):
@@ -52,14 +58,11 @@ class DDIM(DiffusionSampler):
     default_grid = "uniform"
     summary = "DDIM (eta=0 deterministic; eta=1 is DDPM); diffusers DDIMScheduler's update"
 
-    def run(
-        self,
-        ctx: SamplingContext,
-        x: Tensor,
-        *,
-        eta: float = 0.0,
-    ) -> Tensor:
-        return _ancestral(ctx, x, _check_eta(eta))
+    def init(self, ctx: SamplingContext, x: Tensor, *, eta: float = 0.0) -> _Ancestral:
+        return _ancestral_init(ctx, _check_eta(eta))
+
+    def step(self, ctx: SamplingContext, i: int, x: Tensor, state: _Ancestral) -> StepResult:
+        return _ancestral_step(ctx, i, x, state)
 
 
 class DDPM(DiffusionSampler):
@@ -78,26 +81,23 @@ class DDPM(DiffusionSampler):
     default_grid = "uniform"
     summary = "DDPM ancestral sampling (posterior variance, or the seeds' beta form)"
 
-    def run(
-        self,
-        ctx: SamplingContext,
-        x: Tensor,
-        *,
-        variance: str = "posterior",
-    ) -> Tensor:
+    def init(self, ctx: SamplingContext, x: Tensor, *, variance: str = "posterior") -> Any:
         if variance == "posterior":
-            return _ancestral(ctx, x, 1.0)
+            return _ancestral_init(ctx, 1.0)
         if variance != "seeds":
             raise ValueError(f"variance must be 'posterior' or 'seeds', got {variance!r}")
         if not ctx.process.variance_preserving:
             raise ValueError("ddpm variance='seeds' needs a variance-preserving process (α² + σ² = 1)")
-        log_abar = (2 * ctx.process.log_alpha(ctx.times)).tolist()
-        for k in range(ctx.times.numel() - 1):
-            t = float(ctx.times[k])
-            a = math.exp(log_abar[k] - log_abar[k + 1])
-            score = ctx.adapter.score(per_sample(t, x), x)
-            x = (x + (1 - a) * score) / math.sqrt(a) + math.sqrt((1 - a) / a) * randn(
-                x.shape, ctx.generator, x.device, x.dtype
-            )
-            ctx.report(k, float(ctx.times[k + 1]), x)
-        return x
+        return (2 * ctx.process.log_alpha(ctx.times)).tolist()  # log ᾱ on the grid
+
+    def step(self, ctx: SamplingContext, i: int, x: Tensor, state: Any) -> StepResult:
+        if isinstance(state, _Ancestral):
+            return _ancestral_step(ctx, i, x, state)
+        log_abar = state
+        t = float(ctx.times[i])
+        a = math.exp(log_abar[i] - log_abar[i + 1])
+        score = ctx.adapter.score(per_sample(t, x), x)
+        x = (x + (1 - a) * score) / math.sqrt(a) + math.sqrt((1 - a) / a) * randn(
+            x.shape, ctx.generator, x.device, x.dtype
+        )
+        return x, state, None

@@ -1,10 +1,16 @@
-"""Sampler base class: resolves the process, grid, model adapter, initial noise and per-sample generators."""
+"""Sampler base class and the one driver loop.
+
+:class:`DiffusionSampler` resolves the process, grid, model adapter, initial noise and per-sample generators, then
+runs the driver loop (:meth:`DiffusionSampler.run`): it owns the iteration over the grid and, after every step, the
+reporting — NaN/inf check, progress bar and user callback. A sampler supplies only the update: ``init(ctx, x)``
+(per-run state, optional) and ``step(ctx, i, x, state) -> (x, state, extra)`` for ``ctx.times[i] → ctx.times[i+1]``.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -18,7 +24,7 @@ from sdesolve_diffusion.adapters import ModelAdapter
 from sdesolve_diffusion.grids import resolve_grid
 from sdesolve_diffusion.processes import Process
 
-__all__ = ["DiffusionSampler", "Reporter", "SamplingContext"]
+__all__ = ["DiffusionSampler", "Reporter", "SamplingContext", "StepResult"]
 
 
 class Reporter:
@@ -31,8 +37,15 @@ class Reporter:
         self.times = times
         self.bar = tqdm(total=times.numel() - 1, desc=name, disable=not progress, leave=False)
         self.monitor: FiniteMonitor | None = None
+        self.steps = 0  # steps reported so far
 
     def __call__(self, i: int, t: float, x: Tensor, **extra: Any) -> None:
+        if i != self.steps:
+            raise RuntimeError(
+                f"step {i} reported when step {self.steps} was due: the driver loop (DiffusionSampler.run) reports "
+                "every step once, in order; a sampler's step() must not call ctx.report itself"
+            )
+        self.steps += 1
         if self.monitor is None:
             self.monitor = FiniteMonitor(x.device)
         self.monitor.update(i, x)
@@ -53,17 +66,29 @@ class Reporter:
 
 
 class SamplingContext(NamedTuple):
-    """What a sampler's :meth:`DiffusionSampler.run` works with, besides the state."""
+    """What a sampler's ``init``/``step`` work with, besides the state."""
 
     adapter: ModelAdapter
     process: Process
     times: Tensor  # decreasing float64 diffusion times
     generator: Any  # a generator, one per sample, or None
-    report: Reporter
+    report: Reporter  # called by the driver loop after every step; samplers never call it
+
+
+StepResult = tuple[Tensor, Any, Mapping[str, Any] | None]
+_RESERVED = frozenset({"i", "t", "x"})
 
 
 class DiffusionSampler:
-    """A registered diffusion sampler; subclasses implement :meth:`run`.
+    """A registered diffusion sampler; subclasses implement the update :meth:`step` (and :meth:`init` if they keep
+    state across steps).
+
+    The driver loop :meth:`run` calls ``state = init(ctx, x)`` once, then for ``i = 0 … n-1``
+    ``x, state, extra = step(ctx, i, x, state)`` (``ctx.times[i] → ctx.times[i+1]``) and reports after every step:
+    the NaN/inf check (:class:`sdesolve.NonFiniteError` naming the first bad step), the progress bar and the
+    callback ``callback({"i", "t", "x", **extra})`` — a sampler writes no reporting code and cannot skip it.
+    Overriding :meth:`run` is refused. The sampler's options are the keyword-only parameters of ``init`` and
+    ``step`` (each receives the ones it declares); :meth:`options` lists them with their defaults.
 
     ``denoise=True`` finishes every sampler with the denoiser at the last time (skipped where ``σ = 0`` already).
     Sampling runs without autograd unless ``grad=True``, and an ``nn.Module`` model in eval mode (its own and its
@@ -81,6 +106,25 @@ class DiffusionSampler:
     default_grid: ClassVar[str] = "edm"
     vp_only: ClassVar[bool] = False
     summary: ClassVar[str] = ""
+    _init_options: ClassVar[dict[str, Any]] = {}
+    _step_options: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "run" in vars(cls):
+            raise TypeError(
+                f"{cls.__qualname__} overrides run(): the driver loop DiffusionSampler.run owns the iteration over "
+                "the grid, the NaN check, the progress bar and the callback; implement step(self, ctx, i, x, state) "
+                "-> (x, state, extra) (and init(self, ctx, x) -> state if the sampler keeps state) instead"
+            )
+        cls._init_options = _keyword_options(cls.init, 3)  # after (self, ctx, x)
+        cls._step_options = _keyword_options(cls.step, 5)  # after (self, ctx, i, x, state)
+        clash = sorted(
+            k for k in set(cls._init_options) & set(cls._step_options) if cls._init_options[k] != cls._step_options[k]
+        )
+        if clash:
+            raise TypeError(f"{cls.__qualname__}: init() and step() give option(s) {clash} different defaults")
+        cls.run = _advertised_run(cls, *cls._run_parameters())
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -94,13 +138,15 @@ class DiffusionSampler:
         }
 
     @classmethod
+    def _run_parameters(cls) -> tuple[dict[str, Any], str | None]:
+        """The keyword-only parameters :meth:`run` shows, and the name of its ``**`` parameter for more (if any)."""
+        return cls.options(), None
+
+    @classmethod
     def options(cls) -> dict[str, Any]:
-        """The sampler's own options (the keyword parameters of :meth:`run`) with their defaults."""
-        return {
-            p.name: (None if p.default is inspect.Parameter.empty else p.default)
-            for p in list(inspect.signature(cls.run).parameters.values())[3:]
-            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        }
+        """The sampler's own options (the keyword parameters of :meth:`init` and :meth:`step`, also shown as the
+        keyword-only parameters of :meth:`run`) with their defaults."""
+        return {**cls._init_options, **cls._step_options}
 
     def check_options(self, options: dict[str, Any]) -> None:
         """Raise a ``TypeError`` listing the accepted options when ``options`` holds an unknown one."""
@@ -190,15 +236,92 @@ class DiffusionSampler:
             x = randn(x.shape, generator, x.device, x.dtype) * process.prior_std
         return x, generator
 
-    def run(
+    def init(self, ctx: SamplingContext, x: Tensor) -> Any:
+        """Per-run state before the first step (default: none). Keyword-only parameters are options."""
+        return None
+
+    def step(self, ctx: SamplingContext, i: int, x: Tensor, state: Any) -> StepResult:
+        """Advance ``x`` from ``ctx.times[i]`` to ``ctx.times[i+1]``; return ``(x, state, extra)`` with ``extra`` the
+        sampler's own entries for the callback (e.g. ``{"denoised": x0}``; ``None`` or ``{}`` for none).
+        Keyword-only parameters are options."""
+        raise NotImplementedError(f"sampler {self.name!r} implements no step(self, ctx, i, x, state)")
+
+    def run(self, ctx: SamplingContext, x: Tensor, **options: Any) -> Tensor:
+        """The driver loop: advance ``x`` over ``ctx.times``, reporting after every step (``ctx.report``); return
+        ``x`` at the last time (``denoise`` is handled by the caller). Not overridable: subclasses implement
+        :meth:`step`."""
+        return self._drive(ctx, x, options)
+
+    def _drive(self, ctx: SamplingContext, x: Tensor, options: dict[str, Any]) -> Tensor:
+        n = ctx.times.numel() - 1
+        done = 0
+
+        def on_step(i: int, x_i: Tensor, extra: Mapping[str, Any] | None = None) -> None:
+            nonlocal done
+            if i != done:
+                raise RuntimeError(f"sampler {self.name!r}: step {i} finished when step {done} was due")
+            extra = {} if extra is None else extra
+            if not isinstance(extra, Mapping) or _RESERVED & set(extra):
+                raise TypeError(
+                    f"sampler {self.name!r}: step() must return (x, state, extra) with extra a dict of callback "
+                    f"entries other than i, t, x; got {extra!r}"
+                )
+            done += 1
+            ctx.report(i, float(ctx.times[i + 1]), x_i, **extra)
+
+        x = self._advance(ctx, x, on_step, options)
+        if done != n:
+            raise RuntimeError(f"sampler {self.name!r} reported {done} of {n} steps")
+        return x
+
+    def _advance(
         self,
         ctx: SamplingContext,
         x: Tensor,
-        **options: Any,
+        on_step: Callable[..., None],
+        options: dict[str, Any],
     ) -> Tensor:
-        """Advance ``x`` over ``ctx.times``, calling ``ctx.report(i, t, x)`` after every step; return ``x`` at the
-        last time (``denoise`` is handled by the caller)."""
-        raise NotImplementedError
+        """The engine under the driver: ``init`` once, then ``step`` over the grid, handing every result to
+        ``on_step(i, x, extra)``. Recipes over a core stepper replace it (:class:`~.solver.SolverSampler`)."""
+        state = self.init(ctx, x, **{k: v for k, v in options.items() if k in self._init_options})
+        step_options = {k: v for k, v in options.items() if k in self._step_options}
+        for i in range(ctx.times.numel() - 1):
+            out = self.step(ctx, i, x, state, **step_options)
+            if not (isinstance(out, tuple) and len(out) == 3 and isinstance(out[0], Tensor)):
+                raise TypeError(
+                    f"sampler {self.name!r}: step() must return a tuple (x, state, extra), got {type(out).__name__}"
+                )
+            x, state, extra = out
+            on_step(i, x, extra)
+        return x
+
+
+def _keyword_options(fn: Callable[..., Any], skip: int) -> dict[str, Any]:
+    """The parameters of ``fn`` after its first ``skip`` (``*args``/``**kwargs`` excluded) with their defaults."""
+    return {
+        p.name: (None if p.default is inspect.Parameter.empty else p.default)
+        for p in list(inspect.signature(fn).parameters.values())[skip:]
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+
+
+def _advertised_run(cls: type[DiffusionSampler], keywords: dict[str, Any], more: str | None) -> Callable[..., Tensor]:
+    """``cls.run``: the driver loop, its signature listing the sampler's options as keyword-only parameters (what
+    ``inspect.signature(sampler.run)`` shows, e.g. to the ``sdesolve sample --option`` check)."""
+
+    def run(self: DiffusionSampler, ctx: SamplingContext, x: Tensor, **options: Any) -> Tensor:
+        return self._drive(ctx, x, options)
+
+    P = inspect.Parameter
+    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [P("self", P.POSITIONAL_OR_KEYWORD), P("ctx", P.POSITIONAL_OR_KEYWORD), P("x", P.POSITIONAL_OR_KEYWORD)]
+        + [P(k, P.KEYWORD_ONLY, default=v) for k, v in keywords.items()]
+        + ([P(more, P.VAR_KEYWORD)] if more else [])
+    )
+    run.__doc__ = DiffusionSampler.run.__doc__
+    run.__qualname__ = f"{cls.__qualname__}.run"
+    run.__module__ = cls.__module__
+    return run
 
 
 def _shape(x_T: Any) -> tuple[int, ...]:

@@ -13,6 +13,7 @@ A grid that ends where ``σ = 0`` (a DDPM table's ``t = 0``) finishes with an Eu
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -20,7 +21,7 @@ from torch import Tensor
 from sdesolve.random import randn
 from sdesolve_diffusion.adapters import ModelAdapter
 from sdesolve_diffusion.processes import Process
-from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext, per_sample
+from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext, StepResult, per_sample
 
 __all__ = ["DPMSolver2", "DPMSolverPP2M", "EDMHeun"]
 
@@ -43,6 +44,22 @@ def _levels(process: Process, times: Tensor) -> tuple[list[float], list[float]]:
     return process.edm_sigma(times).tolist(), process.alpha(times).tolist()
 
 
+class _YState:
+    """The running ``y = x/α`` and the grid's noise levels and scales (plus a sampler's own fields)."""
+
+    def __init__(self, ctx: SamplingContext, x: Tensor, **fields: Any) -> None:
+        self.sc = _Scaled(ctx.adapter, ctx.process)
+        self.sig, self.alpha = _levels(ctx.process, ctx.times)
+        self.n = ctx.times.numel() - 1
+        self.y = x / self.alpha[0]
+        self.__dict__.update(fields)
+
+    def advance(self, i: int, y: Tensor, den: Tensor) -> StepResult:
+        """Keep ``y`` at ``ctx.times[i+1]``; the driver gets ``x = α y`` and the denoised estimate."""
+        self.y = y
+        return self.alpha[i + 1] * y, self, {"denoised": den}
+
+
 class EDMHeun(DiffusionSampler):
     """EDM's stochastic Heun sampler (Karras et al. 2022, Algorithm 2). 2 NFE per step (1 on a step to σ = 0).
 
@@ -55,7 +72,7 @@ class EDMHeun(DiffusionSampler):
     default_grid = "edm"
     summary = "EDM Heun (Algorithm 2) with S_churn/S_min/S_max/S_noise; k-diffusion sample_heun"
 
-    def run(
+    def init(
         self,
         ctx: SamplingContext,
         x: Tensor,
@@ -64,32 +81,29 @@ class EDMHeun(DiffusionSampler):
         S_min: float = 0.0,
         S_max: float = math.inf,
         S_noise: float = 1.0,
-    ) -> Tensor:
+    ) -> _YState:
         if S_churn < 0 or S_noise < 0:
             raise ValueError(f"S_churn and S_noise must be >= 0, got {S_churn}, {S_noise}")
-        sc = _Scaled(ctx.adapter, ctx.process)
-        sig, alpha = _levels(ctx.process, ctx.times)
-        n = ctx.times.numel() - 1
-        y = x / alpha[0]
-        for i in range(n):
-            s_cur, s_next = sig[i], sig[i + 1]
-            gamma = min(S_churn / n, math.sqrt(2) - 1) if S_min <= s_cur <= S_max else 0.0
-            s_hat = s_cur * (1 + gamma)
-            t_hat = float(ctx.times[i]) if gamma == 0 else sc.time(s_hat)
-            if S_churn > 0:
-                z = randn(y.shape, ctx.generator, y.device, y.dtype)
-                if gamma > 0:
-                    y = y + math.sqrt(s_hat**2 - s_cur**2) * S_noise * z
-            den = sc.denoise(t_hat, y)
-            d = (y - den) / s_hat
-            y_next = y + d * (s_next - s_hat)
-            if s_next > 0:
-                den2 = sc.denoise(float(ctx.times[i + 1]), y_next)
-                d2 = (y_next - den2) / s_next
-                y_next = y + (d + d2) / 2 * (s_next - s_hat)
-            y = y_next
-            ctx.report(i, float(ctx.times[i + 1]), alpha[i + 1] * y, denoised=den)
-        return alpha[-1] * y
+        return _YState(ctx, x, S_churn=S_churn, S_min=S_min, S_max=S_max, S_noise=S_noise)
+
+    def step(self, ctx: SamplingContext, i: int, x: Tensor, state: _YState) -> StepResult:
+        st, y = state, state.y
+        s_cur, s_next = st.sig[i], st.sig[i + 1]
+        gamma = min(st.S_churn / st.n, math.sqrt(2) - 1) if st.S_min <= s_cur <= st.S_max else 0.0
+        s_hat = s_cur * (1 + gamma)
+        t_hat = float(ctx.times[i]) if gamma == 0 else st.sc.time(s_hat)
+        if st.S_churn > 0:
+            z = randn(y.shape, ctx.generator, y.device, y.dtype)
+            if gamma > 0:
+                y = y + math.sqrt(s_hat**2 - s_cur**2) * st.S_noise * z
+        den = st.sc.denoise(t_hat, y)
+        d = (y - den) / s_hat
+        y_next = y + d * (s_next - s_hat)
+        if s_next > 0:
+            den2 = st.sc.denoise(float(ctx.times[i + 1]), y_next)
+            d2 = (y_next - den2) / s_next
+            y_next = y + (d + d2) / 2 * (s_next - s_hat)
+        return st.advance(i, y_next, den)
 
 
 class DPMSolver2(DiffusionSampler):
@@ -101,27 +115,22 @@ class DPMSolver2(DiffusionSampler):
     default_grid = "edm"
     summary = "DPM-Solver-2 (singlestep, log-σ midpoint); k-diffusion sample_dpm_2"
 
-    def run(
-        self,
-        ctx: SamplingContext,
-        x: Tensor,
-    ) -> Tensor:
-        sc = _Scaled(ctx.adapter, ctx.process)
-        sig, alpha = _levels(ctx.process, ctx.times)
-        y = x / alpha[0]
-        for i in range(ctx.times.numel() - 1):
-            s_cur, s_next = sig[i], sig[i + 1]
-            den = sc.denoise(float(ctx.times[i]), y)
-            d = (y - den) / s_cur
-            if s_next == 0:
-                y = y + d * (s_next - s_cur)
-            else:
-                s_mid = math.exp(0.5 * (math.log(s_cur) + math.log(s_next)))
-                y2 = y + d * (s_mid - s_cur)
-                d2 = (y2 - sc.denoise(sc.time(s_mid), y2)) / s_mid
-                y = y + d2 * (s_next - s_cur)
-            ctx.report(i, float(ctx.times[i + 1]), alpha[i + 1] * y, denoised=den)
-        return alpha[-1] * y
+    def init(self, ctx: SamplingContext, x: Tensor) -> _YState:
+        return _YState(ctx, x)
+
+    def step(self, ctx: SamplingContext, i: int, x: Tensor, state: _YState) -> StepResult:
+        st, y = state, state.y
+        s_cur, s_next = st.sig[i], st.sig[i + 1]
+        den = st.sc.denoise(float(ctx.times[i]), y)
+        d = (y - den) / s_cur
+        if s_next == 0:
+            y = y + d * (s_next - s_cur)
+        else:
+            s_mid = math.exp(0.5 * (math.log(s_cur) + math.log(s_next)))
+            y2 = y + d * (s_mid - s_cur)
+            d2 = (y2 - st.sc.denoise(st.sc.time(s_mid), y2)) / s_mid
+            y = y + d2 * (s_next - s_cur)
+        return st.advance(i, y, den)
 
 
 class DPMSolverPP2M(DiffusionSampler):
@@ -137,39 +146,36 @@ class DPMSolverPP2M(DiffusionSampler):
     default_grid = "edm"
     summary = "DPM-Solver++(2M); k-diffusion sample_dpmpp_2m, diffusers DPMSolverMultistep"
 
-    def run(
+    def init(
         self,
         ctx: SamplingContext,
         x: Tensor,
         *,
         solver_type: str = "midpoint",
         lower_order_final: bool = False,
-    ) -> Tensor:
+    ) -> _YState:
         if solver_type not in ("midpoint", "heun"):
             raise ValueError(f"solver_type must be 'midpoint' or 'heun', got {solver_type!r}")
-        sc = _Scaled(ctx.adapter, ctx.process)
-        sig, alpha = _levels(ctx.process, ctx.times)
-        n = ctx.times.numel() - 1
-        y = x / alpha[0]
-        old = None
-        for i in range(n):
-            s_cur, s_next = sig[i], sig[i + 1]
-            den = sc.denoise(float(ctx.times[i]), y)
-            first = old is None or s_next == 0 or (lower_order_final and i == n - 1)
-            if s_next == 0:
-                y = den
+        return _YState(ctx, x, solver_type=solver_type, lower_order_final=lower_order_final, old=None)
+
+    def step(self, ctx: SamplingContext, i: int, x: Tensor, state: _YState) -> StepResult:
+        st, y, old = state, state.y, state.old
+        s_cur, s_next = st.sig[i], st.sig[i + 1]
+        den = st.sc.denoise(float(ctx.times[i]), y)
+        first = old is None or s_next == 0 or (st.lower_order_final and i == st.n - 1)
+        if s_next == 0:
+            y = den
+        else:
+            h = math.log(s_cur) - math.log(s_next)
+            phi = -math.expm1(-h)
+            if first:
+                corr = den
             else:
-                h = math.log(s_cur) - math.log(s_next)
-                phi = -math.expm1(-h)
-                if first:
-                    corr = den
+                r = (math.log(st.sig[i - 1]) - math.log(s_cur)) / h
+                if st.solver_type == "midpoint":
+                    corr = den + (den - old) / (2 * r)
                 else:
-                    r = (math.log(sig[i - 1]) - math.log(s_cur)) / h
-                    if solver_type == "midpoint":
-                        corr = den + (den - old) / (2 * r)
-                    else:
-                        corr = den + (den - old) / r * (h - phi) / (h * phi)
-                y = (s_next / s_cur) * y + phi * corr
-            old = den
-            ctx.report(i, float(ctx.times[i + 1]), alpha[i + 1] * y, denoised=den)
-        return alpha[-1] * y
+                    corr = den + (den - old) / r * (h - phi) / (h * phi)
+            y = (s_next / s_cur) * y + phi * corr
+        st.old = den
+        return st.advance(i, y, den)

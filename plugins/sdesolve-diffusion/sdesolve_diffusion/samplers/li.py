@@ -15,11 +15,12 @@ On a decreasing grid ``… > t_{k+1} > t_k > t_{k-1} …`` write ``ᾱ_t = α(t)
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from torch import Tensor
 
 from sdesolve.random import randn
-from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext, per_sample
+from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext, StepResult, per_sample
 
 __all__ = ["LiAcceleratedODE", "LiAcceleratedSDE"]
 
@@ -33,20 +34,21 @@ class LiAcceleratedSDE(DiffusionSampler):
     default_grid = "uniform"
     summary = "Li et al. 2024 accelerated stochastic sampler (half-noise before and after the score step)"
 
-    def run(
-        self,
-        ctx: SamplingContext,
-        x: Tensor,
-    ) -> Tensor:
-        log_abar = (2 * ctx.process.log_alpha(ctx.times)).tolist()
-        for k in range(ctx.times.numel() - 1):
-            a = math.exp(log_abar[k] - log_abar[k + 1])
-            half = math.sqrt((1 - a) / 2)
-            y_plus = x + half * randn(x.shape, ctx.generator, x.device, x.dtype)
-            score = ctx.adapter.score(per_sample(float(ctx.times[k]), x), y_plus)
-            x = (y_plus + (1 - a) * score) / math.sqrt(a) + half * randn(x.shape, ctx.generator, x.device, x.dtype)
-            ctx.report(k, float(ctx.times[k + 1]), x)
-        return x
+    def init(self, ctx: SamplingContext, x: Tensor) -> list[float]:
+        return (2 * ctx.process.log_alpha(ctx.times)).tolist()  # log ᾱ on the grid
+
+    def step(self, ctx: SamplingContext, i: int, x: Tensor, state: list[float]) -> StepResult:
+        a = math.exp(state[i] - state[i + 1])
+        half = math.sqrt((1 - a) / 2)
+        y_plus = x + half * randn(x.shape, ctx.generator, x.device, x.dtype)
+        score = ctx.adapter.score(per_sample(float(ctx.times[i]), x), y_plus)
+        x = (y_plus + (1 - a) * score) / math.sqrt(a) + half * randn(x.shape, ctx.generator, x.device, x.dtype)
+        return x, state, None
+
+
+class _LiODE(NamedTuple):
+    abar: list[float]
+    previous: Tensor | None  # the previous step's ε̂
 
 
 class LiAcceleratedODE(DiffusionSampler):
@@ -57,28 +59,22 @@ class LiAcceleratedODE(DiffusionSampler):
     default_grid = "uniform"
     summary = "Li et al. 2024 accelerated deterministic sampler (DDIM + previous-ε correction)"
 
-    def run(
-        self,
-        ctx: SamplingContext,
-        x: Tensor,
-    ) -> Tensor:
-        abar = ctx.process.alpha(ctx.times).pow(2).tolist()
-        previous = None
-        for k in range(ctx.times.numel() - 1):
-            ab_t, ab_s = abar[k], abar[k + 1]
-            a = ab_t / ab_s
-            eps = ctx.adapter.eps(per_sample(float(ctx.times[k]), x), x)
-            x_next = x / math.sqrt(a) + (math.sqrt(1 - ab_s) - math.sqrt(1 - ab_t) / math.sqrt(a)) * eps
-            if previous is not None:
-                ab_u = abar[k - 1]
-                bracket = (
-                    ab_t * math.sqrt((1 - ab_s) / ab_s)
-                    + math.asin(math.sqrt(ab_s))
-                    - ab_t * math.sqrt((1 - ab_t) / ab_t)
-                    - math.asin(math.sqrt(ab_t))
-                )
-                x_next = x_next + math.sqrt(ab_s) / (ab_t - ab_u) * bracket * (previous - eps)
-            previous = eps
-            x = x_next
-            ctx.report(k, float(ctx.times[k + 1]), x)
-        return x
+    def init(self, ctx: SamplingContext, x: Tensor) -> _LiODE:
+        return _LiODE(ctx.process.alpha(ctx.times).pow(2).tolist(), None)
+
+    def step(self, ctx: SamplingContext, i: int, x: Tensor, state: _LiODE) -> StepResult:
+        abar, previous = state
+        ab_t, ab_s = abar[i], abar[i + 1]
+        a = ab_t / ab_s
+        eps = ctx.adapter.eps(per_sample(float(ctx.times[i]), x), x)
+        x_next = x / math.sqrt(a) + (math.sqrt(1 - ab_s) - math.sqrt(1 - ab_t) / math.sqrt(a)) * eps
+        if previous is not None:
+            ab_u = abar[i - 1]
+            bracket = (
+                ab_t * math.sqrt((1 - ab_s) / ab_s)
+                + math.asin(math.sqrt(ab_s))
+                - ab_t * math.sqrt((1 - ab_t) / ab_t)
+                - math.asin(math.sqrt(ab_t))
+            )
+            x_next = x_next + math.sqrt(ab_s) / (ab_t - ab_u) * bracket * (previous - eps)
+        return x_next, _LiODE(abar, eps), None

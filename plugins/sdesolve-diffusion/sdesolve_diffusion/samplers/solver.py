@@ -9,89 +9,150 @@ sampler                   stepper                η         splitting
 ``ddram_ode``             ``randomized_midpoint`` 0 (ODE)  relative
 ========================= ====================== ========= ==========
 
-Options: ``splitting``, ``eta``, ``denoise`` (finish with the denoiser at the last time) and the stepper's own
+Options: ``splitting``, ``eta``, ``bm`` (a Brownian path, as ``sdesolve.solve`` takes it), ``subdivisions`` (cells
+per step of the coefficient tables), ``denoise`` (finish with the denoiser at the last time) and the stepper's own
 options (e.g. ``distribution="uniform"`` for the randomized midpoint).
+
+A recipe names its stepper (``stepper``, the registry name); ``nfe_per_step``, ``order`` (the stepper's
+``ode_order`` when ``η = 0``, its ``weak_order`` otherwise) and ``stochastic`` (``η ≠ 0``) are read from the stepper
+class when asked for, never copied by hand.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from torch import Tensor
 
-from sdesolve import get_stepper, solve
+from sdesolve import Stepper, get_stepper, solve
 from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext
 
 __all__ = ["DDRaM", "DDRaMODE", "EulerMaruyamaSDE", "ExponentialEulerSDE", "SolverSampler"]
 
 _SOLVE_OPTIONS = ("bm", "subdivisions")  # keywords of sdesolve.solve a recipe sampler passes through
+_DERIVED = ("stepper_class", "nfe_per_step", "order", "stochastic")
+
+
+def stepper_named(name: str) -> type[Stepper]:
+    """The stepper class registered as ``name`` (what ``sdesolve.get_stepper(name)`` returns).
+
+    Found among the loaded :class:`sdesolve.Stepper` classes that define ``name`` themselves, and through
+    ``get_stepper`` only when none is loaded yet: a sampler's ``describe()`` runs while the registry is being built
+    (registration checks it), where ``get_stepper`` would start a second build.
+    """
+    found: list[type[Stepper]] = []
+    todo = list(Stepper.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if vars(cls).get("name") == name and not inspect.isabstract(cls) and cls not in found:
+            found.append(cls)
+    if not found:
+        return get_stepper(name)  # the stepper modules are not loaded yet: neither is the registry
+    if len(found) > 1:
+        names = ", ".join(f"{c.__module__}.{c.__qualname__}" for c in found)
+        raise LookupError(f"several stepper classes are named {name!r}: {names}")
+    return found[0]
+
+
+class _FromStepper:
+    """A recipe's metadata, read from its stepper class whenever it is asked for (on the class or an instance)."""
+
+    def __init__(self, read: Callable[[type[SolverSampler]], Any]) -> None:
+        self.read = read
+
+    def __get__(self, obj: Any, owner: type[SolverSampler]) -> Any:
+        return self.read(owner)
 
 
 class SolverSampler(DiffusionSampler):
-    """Integrates the reverse dynamics of the process with a core stepper."""
+    """Integrates the reverse dynamics of the process with a core stepper (``sdesolve.solve``), under the driver loop:
+    the base class hands the driver's per-step report to ``solve`` as its callback, so a recipe cannot skip it.
+
+    A recipe sets ``name``, ``stepper`` (a registered stepper's name), ``eta`` and ``splitting``; ``stepper_class``,
+    ``nfe_per_step``, ``order`` and ``stochastic`` come from the stepper (setting them is refused).
+    """
 
     stepper: ClassVar[str] = ""
     eta: ClassVar[float] = 1.0
     splitting: ClassVar[str] = "relative"
+    stepper_class = _FromStepper(lambda cls: stepper_named(cls.stepper))
+    nfe_per_step = _FromStepper(lambda cls: cls.stepper_class.nfe_per_step)
+    order = _FromStepper(lambda cls: cls.stepper_class.weak_order if cls.eta != 0 else cls.stepper_class.ode_order)
+    stochastic = _FromStepper(lambda cls: cls.eta != 0)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        copied = sorted(set(_DERIVED) & set(vars(cls)))
+        if copied:
+            raise TypeError(
+                f"{cls.__qualname__} sets {', '.join(copied)}: a recipe derives them from its stepper "
+                "(nfe_per_step; order = ode_order when eta = 0, else weak_order; stochastic = eta != 0)"
+            )
+        super().__init_subclass__(**kwargs)
+
+    @classmethod
+    def _solve_options(cls) -> dict[str, Any]:
+        """``splitting``, ``eta`` and the options ``solve`` takes for the integration itself (``bm``, a Brownian
+        path; ``subdivisions`` of the coefficient tables)."""
+        solve_options = {name: inspect.signature(solve).parameters[name].default for name in _SOLVE_OPTIONS}
+        return {"splitting": cls.splitting, "eta": cls.eta, **solve_options}
 
     @classmethod
     def options(cls) -> dict[str, Any]:
         """``splitting``, ``eta``, the options ``solve`` takes for the integration itself (``bm``, a Brownian path;
         ``subdivisions`` of the coefficient tables) and the options of the stepper it runs."""
-        solve_options = {name: inspect.signature(solve).parameters[name].default for name in _SOLVE_OPTIONS}
-        return {"splitting": cls.splitting, "eta": cls.eta, **solve_options, **get_stepper(cls.stepper).options()}
+        return {**cls._solve_options(), **cls.stepper_class.options()}
 
-    def run(
+    @classmethod
+    def _run_parameters(cls) -> tuple[dict[str, Any], str | None]:
+        return cls._solve_options(), "stepper_options"  # the stepper's options, read when a run checks them
+
+    def _advance(
         self,
         ctx: SamplingContext,
         x: Tensor,
-        *,
-        splitting: str | None = None,
-        eta: float | None = None,
-        **stepper_options: Any,
+        on_step: Callable[..., None],
+        options: dict[str, Any],
     ) -> Tensor:
         if float(ctx.process.sigma(ctx.times[-1])) <= 0:
             raise ValueError(
                 f"{self.name}: the grid ends at t={float(ctx.times[-1]):g} where σ = 0 and the score is singular; "
                 "stop early (t_min > 0) and pass denoise=True to finish with the denoiser"
             )
+        stepper_options = dict(options)
+        splitting = stepper_options.pop("splitting", None)
+        eta = stepper_options.pop("eta", None)
         sde = ctx.process.sde(ctx.adapter, splitting or self.splitting, self.eta if eta is None else eta)
-        x = solve(
+        return solve(
             sde,
             x,
             ctx.times,
             self.stepper,
             generator=ctx.generator,
-            callback=lambda k, xk: ctx.report(k, float(ctx.times[k + 1]), xk),
-            check_finite=False,  # the reporter watches every sampler's states
+            callback=on_step,  # the driver's report, after every step
+            check_finite=False,  # the driver's reporter watches every sampler's states
             **stepper_options,
         )
-        return x
 
 
 class EulerMaruyamaSDE(SolverSampler):
     name = "euler_maruyama_sde"
-    stochastic = True
     stepper = "euler_maruyama"
     splitting = "score"
-    nfe_per_step = 1
     summary = "EMD: Euler–Maruyama on the reverse SDE"
 
 
 class ExponentialEulerSDE(SolverSampler):
     name = "exponential_euler_sde"
-    stochastic = True
     stepper = "exponential_euler"
-    nfe_per_step = 1
     summary = "EED: exponential Euler on the reverse SDE, relative-score splitting"
 
 
 class DDRaM(SolverSampler):
     name = "ddram"
-    stochastic = True
     stepper = "randomized_midpoint"
-    nfe_per_step = 2
     summary = "DDRaM: randomized midpoint on the reverse SDE, importance-sampled τ, relative score"
 
 
@@ -99,6 +160,4 @@ class DDRaMODE(SolverSampler):
     name = "ddram_ode"
     stepper = "randomized_midpoint"
     eta = 0.0
-    nfe_per_step = 2
-    order = 1.5
     summary = "randomized midpoint on the probability-flow ODE"
