@@ -102,8 +102,6 @@ DEFAULT_SUBDIVISIONS = 32
 CHUNK_ELEMENTS = 1 << 18  # float64 elements of the largest intermediate of one chunk's tables (2 MiB)
 _F64 = torch.float64
 _WEIGHTS = ("state_weight", "phi1", "noise_std", "path_mean", "phi2")
-_LEGACY_NAMES = {"ex": "state_weight", "ef": "phi1", "ez": "noise_std", "em": "path_mean", "w2": "phi2"}
-
 T = TypeVar("T")
 
 
@@ -448,13 +446,6 @@ class GridCoefficients:
     def phi2(self) -> np.ndarray:
         """``∫_t^{t'} (Φ(u)/Φ(t')) b(u) (u - t) du`` per step: the weight of ``N``'s slope (exponential RK2/AB2)."""
         return self._weight("phi2")
-
-    def __getattr__(self, name: str) -> np.ndarray:
-        # The pre-issue-10 short names, kept only because tests/test_reference.py still reads them; nothing in
-        # sdesolve, its plugins, examples or docs uses them. Drop this once that test reads the names above.
-        if name in _LEGACY_NAMES:
-            return getattr(self, _LEGACY_NAMES[name])
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # --- per-step splits at a fixed fraction (host, float64) ----------------------------------------------
     def fixed_split(self, frac: float) -> SplitWeights[np.ndarray]:

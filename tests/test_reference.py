@@ -153,7 +153,7 @@ def test_quadrature_coefficients_match_closed_forms() -> None:
 
     c_num = GridCoefficients(numeric, ts, device="cpu", dtype=F64)
     c_cf = GridCoefficients(closed, ts, device="cpu", dtype=F64)
-    for name in ("ex", "ef", "ez", "em", "w2"):
+    for name in ("state_weight", "phi1", "noise_std", "path_mean", "phi2"):
         assert torch.allclose(
             torch.tensor(getattr(c_num, name), dtype=F64),
             torch.tensor(getattr(c_cf, name), dtype=F64),
@@ -163,8 +163,8 @@ def test_quadrature_coefficients_match_closed_forms() -> None:
     # VP identities: Φ(t)/Φ(t') = α(t')/α(t) and the noise variance is 1 - (α(t')/α(t))².
     alpha = torch.exp(-log_phi(ts))
     ratio = alpha[1:] / alpha[:-1]
-    assert torch.allclose(torch.tensor(c_num.ex, dtype=F64), ratio, rtol=1e-12)
-    assert torch.allclose(torch.tensor(c_num.ez, dtype=F64) ** 2, 1 - ratio**2, rtol=1e-10)
+    assert torch.allclose(torch.tensor(c_num.state_weight, dtype=F64), ratio, rtol=1e-12)
+    assert torch.allclose(torch.tensor(c_num.noise_std, dtype=F64) ** 2, 1 - ratio**2, rtol=1e-10)
 
 
 def test_nfe_counts_match_declarations() -> None:
