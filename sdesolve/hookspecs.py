@@ -1,6 +1,7 @@
 """Hook specifications of the ``sdesolve`` plugin system (pluggy project name ``"sdesolve"``).
 
-Every hook receives a ``register`` callback and calls it once per thing it provides. Built-in steppers are
+Every hook receives a ``register`` callback and calls it once per thing it provides: steppers, samplers,
+noising processes, time grids and command-line subcommands. Built-in steppers and the core's commands are
 ordinary implementations of these hooks; third-party packages expose theirs through the ``sdesolve``
 entry-point group. Every registered object is checked after the hook returns
 (:func:`sdesolve.plugins.validate`); one that fails, or whose name a plugin of higher precedence holds, is left out
@@ -49,3 +50,14 @@ def sdesolve_register_processes(register: Any) -> None:
 def sdesolve_register_grids(register: Any) -> None:
     """Register time grids (e.g. ``uniform``, ``edm``): call ``register(name, grid)`` with a callable
     ``grid(process, steps, *, t_max=None, t_min=None, quantize=False) -> Tensor``."""
+
+
+@hookspec
+def sdesolve_register_commands(register: Any) -> None:
+    """Register ``sdesolve`` subcommands: call ``register(name, help, configure, run)`` for each one.
+
+    ``name`` is the subcommand (lower case, digits and ``-``, e.g. ``"sample"``); ``help`` a one-line string shown by
+    ``sdesolve --help``; ``configure(parser)`` adds the options to the command's ``argparse.ArgumentParser``;
+    ``run(args) -> int`` runs the command with the parsed ``argparse.Namespace`` and returns the exit status. The
+    core's own commands (``plugins``, ``list``, ``verify``) are registered the same way, by a built-in plugin.
+    """

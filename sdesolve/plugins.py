@@ -1,6 +1,9 @@
-"""Plugin loading and the registries of steppers, samplers, processes and time grids.
+"""Plugin loading and the registries of steppers, samplers, processes, time grids and subcommands.
 
-Built-in steppers are ordinary hook implementations listed in :data:`DEFAULT_PLUGINS`. Third-party plugins
+Built-ins are ordinary hook implementations (:data:`DEFAULT_PLUGINS`): the core's commands (:mod:`sdesolve.cli`)
+and every module of the :mod:`sdesolve.steppers` package except ``base`` and private ones, found by
+:func:`pkgutil.iter_modules` and taken in name order (adding a stepper touches only its module; a module defining no
+hook implementation, a helper, is skipped). Third-party plugins
 are modules exposed under the entry-point group ``sdesolve``::
 
     [project.entry-points.sdesolve]
@@ -35,6 +38,7 @@ import inspect
 import itertools
 import math
 import os
+import pkgutil
 import re
 import warnings
 from collections.abc import Iterable
@@ -50,6 +54,7 @@ from sdesolve.steppers.base import Stepper
 __all__ = [
     "DEFAULT_PLUGINS",
     "FIRST_PARTY_DISTRIBUTIONS",
+    "Command",
     "DuplicateNameError",
     "PluginError",
     "PluginRecord",
@@ -68,30 +73,51 @@ ENTRY_POINT_GROUP = "sdesolve"
 ENV_LOAD = "SDESOLVE_LOAD_PLUGINS"
 ENV_DISABLE = "SDESOLVE_DISABLE_PLUGINS"
 
-DEFAULT_PLUGINS: tuple[str, ...] = (
-    "sdesolve.steppers.euler_maruyama",
-    "sdesolve.steppers.exponential_euler",
-    "sdesolve.steppers.randomized_midpoint",
-    "sdesolve.steppers.heun",
-    "sdesolve.steppers.exponential_rk2",
-    "sdesolve.steppers.exponential_ab2",
-)
+
+def _builtin_modules() -> tuple[str, ...]:
+    """The core's commands, then the stepper modules of :mod:`sdesolve.steppers` in name order."""
+    import sdesolve.steppers as package
+
+    names = sorted(
+        m.name for m in pkgutil.iter_modules(package.__path__) if m.name != "base" and not m.name.startswith("_")
+    )
+    return ("sdesolve.cli", *(f"{package.__name__}.{name}" for name in names))
+
+
+#: The built-in plugins, in precedence order (discovered, not listed by hand).
+DEFAULT_PLUGINS: tuple[str, ...] = _builtin_modules()
 
 #: Distributions shipped in this repository (``plugins/``): they rank right after the core built-ins.
-FIRST_PARTY_DISTRIBUTIONS: tuple[str, ...] = ("sdesolve-diffusion", "sdesolve-sra")
+FIRST_PARTY_DISTRIBUTIONS: tuple[str, ...] = ("sdesolve-diffusion", "sdesolve-lab", "sdesolve-sra")
 
 KINDS = {
     "stepper": "sdesolve_register_steppers",
     "sampler": "sdesolve_register_samplers",
     "process": "sdesolve_register_processes",
     "grid": "sdesolve_register_grids",
+    "command": "sdesolve_register_commands",
 }
+
+_COMMAND_NAME = re.compile(r"[a-z][a-z0-9-]*")
 
 _RUNTIME = itertools.count()
 
 
 class PluginError(RuntimeError):
     """A plugin could not be used."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """An ``sdesolve`` subcommand registered through ``sdesolve_register_commands``.
+
+    ``configure(parser)`` adds its options to an ``argparse.ArgumentParser``; ``run(args) -> int`` runs it.
+    """
+
+    name: str
+    help: str
+    configure: Any
+    run: Any
 
 
 class DuplicateNameError(PluginError):
@@ -279,7 +305,7 @@ def _check_instance(kind: str, obj: Any, example: str) -> None:
 
 
 def _check_sampler(obj: Any) -> None:
-    example = "e.g. an instance of a sdesolve_diffusion.DiffusionSampler subclass"
+    example = "e.g. an instance of a sampler class of the plugin that registers it"
     _check_instance("sampler", obj, example)
     if not callable(obj):
         raise TypeError(
@@ -301,7 +327,7 @@ def _check_sampler(obj: Any) -> None:
 
 
 def _check_process(obj: Any) -> None:
-    example = "e.g. an instance of a sdesolve_diffusion.Process subclass"
+    example = "e.g. an instance of a process class of the plugin that registers it"
     _check_instance("process", obj, example)
     for method in ("sigma", "log_alpha"):
         if not callable(getattr(obj, method, None)):
@@ -324,6 +350,24 @@ def _check_grid(obj: Any) -> None:
         )
 
 
+def _check_command(name: str, obj: Any) -> None:
+    if not isinstance(obj, Command):
+        raise TypeError(f"expected a command registered as register(name, help, configure, run), got {obj!r}")
+    if not _COMMAND_NAME.fullmatch(name):
+        raise TypeError(f"expected a command name of lower-case letters, digits and '-' (e.g. 'sample'), got {name!r}")
+    if not isinstance(obj.help, str):
+        raise TypeError(f"expected the help of command {name!r} to be a string, got {obj.help!r}")
+    for role, func, expected in (("configure", obj.configure, "configure(parser)"), ("run", obj.run, "run(args)")):
+        if not callable(func):
+            raise TypeError(f"expected the {role} of command {name!r} to be a function {expected}, got {func!r}")
+        try:
+            inspect.signature(func).bind(None)
+        except TypeError as exc:
+            raise TypeError(f"the {role} of command {name!r} cannot be called as {expected} ({exc})") from None
+        except ValueError:  # no signature to check
+            pass
+
+
 def validate(kind: str, name: Any, obj: Any) -> str:
     """Check one registered object; return its registry name or raise ``TypeError`` saying what was expected.
 
@@ -334,12 +378,17 @@ def validate(kind: str, name: Any, obj: Any) -> str:
     * sampler: a callable instance with a non-empty string ``name`` and a ``describe()`` returning a dict
       (``nfe_per_step``, if given, positive);
     * process: an instance with callable ``sigma`` and ``log_alpha`` and finite ``0 <= t_min < t_max``;
-    * grid: a callable.
+    * grid: a callable;
+    * command: a :class:`Command` whose name is lower-case letters, digits and ``-``, whose help is a string and
+      whose ``configure`` and ``run`` are callable with one argument.
     """
     if kind == "stepper":
         return _check_stepper(obj)
     if not isinstance(name, str) or not name:
         raise TypeError(f"register(name, {kind}) expects a non-empty string name, got {name!r}")
+    if kind == "command":
+        _check_command(name, obj)
+        return name
     {"sampler": _check_sampler, "process": _check_process, "grid": _check_grid}[kind](obj)
     return name
 
@@ -352,6 +401,12 @@ def _make_register(kind: str, sink: list[tuple[Any, Any]]):
             sink.append((getattr(cls, "name", None), cls))
 
         return register_stepper
+    if kind == "command":
+
+        def register_command(name: str, help: str, configure: Any, run: Any) -> None:
+            sink.append((name, Command(name, help, configure, run)))
+
+        return register_command
 
     def register(name: str, obj: Any) -> None:
         sink.append((name, obj))
@@ -392,8 +447,11 @@ class _State:
         self.registry: Registry | None = None
         from sdesolve import __version__
 
+        hooks = set(KINDS.values())
         for i, module_name in enumerate(DEFAULT_PLUGINS):
             module = importlib.import_module(module_name)
+            if not hooks & set(vars(module)):  # a helper module of the package, not a plugin
+                continue
             self.pm.register(module, name=module_name)
             self.records[module_name] = PluginRecord(
                 module_name, builtin=True, distribution="sdesolve", version=__version__, rank=(0, i)

@@ -1,7 +1,9 @@
-"""``sdesolve.sample``: run a registered diffusion sampler.
+"""``sdesolve.sample``: the front door to the registered samplers.
 
-Samplers, noising processes and time grids are registered by plugins (the ``sdesolve-diffusion``
-distribution registers the built-in ones); this module only resolves names and dispatches.
+The core knows no sampler, process, prediction or step count: it looks the names up in the registries (filled by
+plugins such as ``sdesolve-diffusion``) and hands the call to the sampler object, which supplies every default the
+caller left out. A sampler declares the process it samples when none is given as ``default_process`` (a registered
+process name); every other omitted argument takes the default of the sampler's own ``__call__``.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ def _lookup(kind: str, value: Any, argument: str) -> Any:
     reg = registry()
     if not reg.items[kind]:
         raise LookupError(
-            f"{argument}={value!r}: no {kind} is registered; install the diffusion plugin "
-            "(pip install -e plugins/sdesolve-diffusion)"
+            f"{argument}={value!r}: no {kind} is registered; install the diffusion plugin or another plugin that "
+            f"registers {kind}s (`sdesolve plugins` lists what is installed)"
         )
     try:
         return reg.get(kind, value)
@@ -35,11 +37,11 @@ def _lookup(kind: str, value: Any, argument: str) -> Any:
 def sample(
     model: Callable[..., Tensor],
     x_T: Tensor | Sequence[int],
-    sampler: str | Any = "ddram",
+    sampler: str | Any,
     *,
-    steps: int = 50,
-    process: str | Any = "vp",
-    prediction: str = "eps",
+    steps: int | None = None,
+    process: str | Any = None,
+    prediction: str | None = None,
     grid: str | Tensor | Sequence[float] | None = None,
     generator: Generators = None,
     seeds: Sequence[int] | None = None,
@@ -47,17 +49,18 @@ def sample(
     progress: bool = False,
     **options: Any,
 ) -> Tensor:
-    """Sample with a registered diffusion sampler.
+    """Sample with a registered sampler (``sdesolve list`` shows them; ``docs/diffusion.md`` describes them).
 
     Args:
         model: the network, called as ``model(x, t)`` with a per-sample time tensor ``t`` (in the process's model
             time: diffusion time, or the timestep index for ``discrete``; ``σ`` for ``prediction="edm"``).
         x_T: the initial noise, or a shape ``(batch, *event)`` to draw it (scaled to the process's prior).
-        sampler: a registered sampler name (``sdesolve list``) or sampler object.
-        steps: number of steps (NFE = steps × the sampler's NFE per step).
-        process: a registered noising process name or a process object.
-        prediction: what the model predicts: ``"eps"``, ``"x0"``, ``"v"``, ``"score"`` or ``"edm"`` (an
-            EDM-preconditioned denoiser ``D(x; σ)``).
+        sampler: a registered sampler name or a sampler object.
+        steps: number of steps (NFE = steps × the sampler's NFE per step); default: the sampler's.
+        process: a registered noising process name or a process object; default: the sampler's
+            ``default_process``.
+        prediction: what the model predicts (e.g. ``"eps"``, ``"x0"``, ``"v"``, ``"score"``, ``"edm"`` for the
+            diffusion samplers); default: the sampler's.
         grid: a registered time-grid name, or an explicit decreasing tensor of diffusion times; default: the
             sampler's.
         generator: a ``torch.Generator`` or one per sample.
@@ -68,18 +71,22 @@ def sample(
         **options: sampler options (e.g. ``eta`` for ``ddim``, ``S_churn`` for ``edm_heun``).
     """
     sampler_obj = _lookup("sampler", sampler, "sampler")
-    process_obj = _lookup("process", process, "process")
-    grid_obj = _lookup("grid", grid, "grid") if isinstance(grid, str) else grid
+    if process is None:
+        process = getattr(sampler_obj, "default_process", None)
+        if process is None:
+            raise TypeError(
+                f"sampler {getattr(sampler_obj, 'name', sampler_obj)!r} declares no default_process: pass process="
+            )
+    given = {"steps": steps, "prediction": prediction}
     return sampler_obj(
         model,
         x_T,
-        steps=steps,
-        process=process_obj,
-        prediction=prediction,
-        grid=grid_obj,
+        process=_lookup("process", process, "process"),
+        grid=_lookup("grid", grid, "grid") if isinstance(grid, str) else grid,
         generator=generator,
         seeds=seeds,
         callback=callback,
         progress=progress,
+        **{k: v for k, v in given.items() if v is not None},
         **options,
     )

@@ -18,13 +18,12 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-def test_plugins_json_lists_builtins_and_the_example_plugin(capsys) -> None:
+def test_plugins_json_lists_builtins(capsys) -> None:
     code, out, _ = _run(capsys, "plugins", "--json")
     assert code == 0
     records = {r["name"]: r for r in json.loads(out)}
     assert records["sdesolve.steppers.heun"]["registers"] == {"stepper": ["heun"]}
     assert records["sdesolve.steppers.heun"]["builtin"] is True
-    assert records["sra"]["distribution"] == "sdesolve-sra"
 
 
 def test_plugins_table_shows_errors(capsys, fresh_plugins, monkeypatch) -> None:

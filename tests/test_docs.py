@@ -48,3 +48,37 @@ def test_every_sampler_process_and_grid_is_documented(kind: str, page: str) -> N
 @pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")))
 def test_every_example_is_listed(script: str) -> None:
     assert f"examples/{script}" in _text("examples.md"), f"{script} is not listed in docs/examples.md"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ci_runs_the_readme_test_command_verbatim() -> None:
+    readme = (ROOT / "README.md").read_text()
+    commands = [line.strip() for line in readme.splitlines() if line.startswith("    python3 -m venv .venv")]
+    assert len(commands) == 2, "README gives exactly two set-up commands (main job, tests)"
+    assert all("-e plugins/sdesolve-lab" in c for c in commands), "both set-up commands install the lab"
+    test_command = commands[1]
+    assert test_command.endswith("python -m pytest -q")
+    assert test_command in (ROOT / ".ci" / "run").read_text(), ".ci/run must run the README's test command verbatim"
+    assert "lint-imports" in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize("command", sorted(sdesolve.registry().items["command"]))
+def test_every_command_is_documented(command: str) -> None:
+    assert f"`sdesolve {command}" in _text("cli.md"), f"sdesolve {command} has no entry in docs/cli.md"
+
+
+def test_the_plugin_tutorial_command_example_runs_as_written(capsys) -> None:
+    """The code block of docs/plugins.md's "Commands" section, run as written."""
+    text = _text("plugins.md")
+    section = text[text.index("## Commands") :]
+    code = section[section.index("```python\n") + len("```python\n") :]
+    code = code[: code.index("```")]
+    try:
+        exec(compile(code, "docs/plugins.md", "exec"), {"__name__": "docs_example"})
+    finally:
+        if "count_example" in {r.name for r in sdesolve.plugin_records()}:
+            sdesolve.unregister_plugin("count_example")
+    out = capsys.readouterr().out
+    assert "stepper" in out and "registered" in out

@@ -150,6 +150,7 @@ def test_long_solves_at_the_default_sub_cells_do_not_grow_memory() -> None:
     )
 
 
+@pytest.mark.slow
 @needs_proc
 def test_every_stepper_visits_a_long_grid_in_bounded_memory() -> None:
     """Every built-in stepper × callable/constant coefficients × SDE/ODE on a 10⁵-step grid (one process)."""

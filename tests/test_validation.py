@@ -127,6 +127,7 @@ def test_bm_with_an_ode_and_bm_of_wrong_shape(x0) -> None:
         solve(tv_sde(), x0, [0.0, 1.0], bm=42)
 
 
+@pytest.mark.needs_plugin("sra")
 def test_space_time_area_is_required_with_a_plain_path(x0) -> None:
     bm = brownian_interval([0.0, 1.0], (4, 2), seed=0, levy_area=False)
     with pytest.raises(TypeError, match="space-time Lévy area"):

@@ -53,6 +53,7 @@ import numpy as np
 import torch
 
 import sdesolve
+from sdesolve.dtypes import DTYPES as _DTYPES
 
 __all__ = [
     "NoCheckpointWarning",
@@ -64,7 +65,6 @@ __all__ = [
     "sample_seed",
 ]
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 MANIFEST = "manifest.json"
 LOCK = ".sdesolve-sample.lock"
 SEED_RULE = "sample i uses sha256(f'{seed}:{i}')[:8] >> 1"

@@ -12,6 +12,10 @@ from sdesolve_diffusion.grids import GRIDS
 from sdesolve_diffusion.processes import EDM, OU, VE, VP, DiscreteProcess, VPCosine
 from sdesolve_diffusion.samplers import SAMPLERS
 
+#: The process ``sdesolve.sample`` uses when called without ``process=`` (the core holds no diffusion default);
+#: a sampler class may declare its own ``default_process``.
+DEFAULT_PROCESS = "vp"
+
 
 @hookimpl
 def sdesolve_register_processes(register: Any) -> None:
@@ -31,4 +35,14 @@ def sdesolve_register_grids(register: Any) -> None:
 @hookimpl
 def sdesolve_register_samplers(register: Any) -> None:
     for cls in SAMPLERS:
-        register(cls.name, cls())
+        sampler = cls()
+        if getattr(sampler, "default_process", None) is None:
+            sampler.default_process = DEFAULT_PROCESS
+        register(cls.name, sampler)
+
+
+@hookimpl
+def sdesolve_register_commands(register: Any) -> None:
+    from sdesolve_diffusion.commands import HELP, configure_sample, run_sample
+
+    register("sample", HELP, configure_sample, run_sample)

@@ -73,6 +73,7 @@ def test_samples_do_not_depend_on_batch_size_or_shards(tmp_path, sampler) -> Non
     np.testing.assert_allclose(runs[5], runs[12], rtol=1e-12, atol=0)
 
 
+@pytest.mark.slow
 def test_kill_mid_run_and_resume_gives_the_same_bytes(tmp_path) -> None:
     args = [
         "--model",
@@ -119,6 +120,7 @@ def test_kill_mid_run_and_resume_gives_the_same_bytes(tmp_path) -> None:
     assert not list(killed.glob(".shard-*.tmp"))
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_equal_one_process_byte_for_byte(tmp_path) -> None:
     args = [
         "--model",
@@ -169,6 +171,7 @@ def test_two_gloo_processes_equal_one_process_byte_for_byte(tmp_path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_checkpoints_load_weights_only(tmp_path) -> None:
     from toy_model import Pickled, TinyEps
 
@@ -250,6 +253,7 @@ def _torchrun(args: list[str], out: Path, port: int, env_extra: dict[str, str] |
     )
 
 
+@pytest.mark.slow
 def test_torchrun_ranks_follow_rank_0_even_when_they_start_late(tmp_path) -> None:
     """Fault 1: a rank that looks at --out after rank 0 wrote the manifest must join the run, not refuse it."""
     args = ["--model", MODEL, "--shape", "4", "--num-samples", "5", "--batch", "2", "--sampler", "ddim"]
@@ -314,6 +318,7 @@ def test_a_new_run_does_not_adopt_shards_of_a_deleted_manifest(tmp_path) -> None
     np.testing.assert_array_equal(load_samples(tmp_path / "old"), load_samples(tmp_path / "fresh"))
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_while_a_run_holds_the_folder(tmp_path) -> None:
     """Fault 5: two real processes on one --out: the second gets a clear error naming the folder."""
     out, gate = tmp_path / "run", tmp_path / "gate"
@@ -360,6 +365,7 @@ def test_a_second_writer_is_refused_while_a_run_holds_the_folder(tmp_path) -> No
     assert _shard_bytes(out) == _shard_bytes(gate.parent / "ref")
 
 
+@pytest.mark.slow
 def test_a_failed_start_writes_nothing_and_does_not_block_the_folder(tmp_path) -> None:
     """Fault 6: typos are refused before anything is written; a folder without shards may be replaced."""
 
@@ -395,6 +401,7 @@ def test_a_failed_start_writes_nothing_and_does_not_block_the_folder(tmp_path) -
         run(_small(seed=1, steps=4), tmp_path / "late0", resume=True)
 
 
+@pytest.mark.slow
 def test_non_finite_denoise_output_is_never_written(tmp_path) -> None:
     """Fault 7: NaN from the final denoise call: exit non-zero, no shard holding NaN, the run stays incomplete."""
     out = tmp_path / "nan"
@@ -411,6 +418,7 @@ def test_non_finite_denoise_output_is_never_written(tmp_path) -> None:
     assert _cli(*args[: args.index("--option")], "--quiet", "--out", str(tmp_path / "ok")).returncode == 0
 
 
+@pytest.mark.slow
 def test_a_model_module_in_the_current_folder_is_found(tmp_path) -> None:
     """Fault 8a: `--model mine:Net` finds mine.py in the current folder, as torchrun and python -m do."""
     (tmp_path / "mine.py").write_text(
@@ -432,6 +440,7 @@ def test_a_model_module_in_the_current_folder_is_found(tmp_path) -> None:
     assert load_samples(tmp_path / "out").shape == (2, 4)
 
 
+@pytest.mark.slow
 def test_the_model_rule_classes_marked_factories_and_plain_callables(tmp_path) -> None:
     """Fault 8b: classes are instantiated, marked functions are factories, other callables must take (x, t)."""
     from sdesolve_diffusion.generate import load_model
@@ -451,6 +460,7 @@ def test_the_model_rule_classes_marked_factories_and_plain_callables(tmp_path) -
     assert _cli(*SMALL[2:], "--model", "toy_model:build_marked", "--out", str(tmp_path / "m")).returncode == 0
 
 
+@pytest.mark.slow
 def test_without_a_checkpoint_every_process_builds_the_same_weights_and_is_warned(tmp_path) -> None:
     """Fault 8c: random initialisation is seeded from the run seed; a loud warning says no checkpoint was given."""
     args = ["--model", "toy_model:RandomInit", *SMALL[2:]]
@@ -469,6 +479,7 @@ def test_without_a_checkpoint_every_process_builds_the_same_weights_and_is_warne
     assert torch.equal(torch.random.get_rng_state(), before)  # the caller's RNG is left alone
 
 
+@pytest.mark.slow
 def test_damaged_manifests_and_missing_checkpoints_are_clear_errors(tmp_path) -> None:
     """Fault 8d: unreadable/truncated manifests and missing checkpoints: a message naming the file, no traceback."""
     out = tmp_path / "run"

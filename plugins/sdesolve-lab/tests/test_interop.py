@@ -30,7 +30,7 @@ def _sigmas(n: int, zero: bool = True) -> torch.Tensor:
     [("edm_heun", "sample_heun"), ("dpm_solver_2", "sample_dpm_2"), ("dpm_solver_pp_2m", "sample_dpmpp_2m")],
 )
 def test_k_diffusion_signature_functions_match_k_diffusion(ours, theirs, denoiser) -> None:
-    from sdesolve_diffusion.lab.methods import load_kdiffusion_sampling
+    from sdesolve_lab.peers import load_kdiffusion_sampling
 
     kd = load_kdiffusion_sampling()
     if kd is None:

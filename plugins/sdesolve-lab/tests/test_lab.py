@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 from sdesolve_diffusion import GaussianMixture
-from sdesolve_diffusion.lab.metrics import GaussianW2, SlicedW1, strong_error
+from sdesolve_lab.metrics import GaussianW2, SlicedW1, strong_error
 
 F64 = torch.float64
 
@@ -45,7 +45,7 @@ def test_isotropic_fast_path_matches_the_general_score() -> None:
 
 @pytest.fixture(scope="module")
 def small_compare(tmp_path_factory):
-    from sdesolve_diffusion.lab.compare import CompareConfig, compare, format_table, plot
+    from sdesolve_lab.compare import CompareConfig, compare, format_table, plot
 
     cfg = CompareConfig(samplers=["ddim", "ddram"], nfe=(10, 20), n=400, paths=16, peers=True, quick=True)
     result = compare(cfg, progress=False)
@@ -54,6 +54,7 @@ def small_compare(tmp_path_factory):
     return result, format_table(result), out
 
 
+@pytest.mark.slow
 def test_compare_reports_every_method_and_budget(small_compare) -> None:
     result, table, out = small_compare
     methods = {r["method"] for r in result["rows"]}
@@ -72,6 +73,7 @@ def test_compare_reports_every_method_and_budget(small_compare) -> None:
     assert (out / "compare.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_compare_cli_writes_results(tmp_path, capsys) -> None:
     from sdesolve.cli import main
 
@@ -84,7 +86,7 @@ def test_compare_cli_writes_results(tmp_path, capsys) -> None:
 
 
 def test_scaling_study_fits_an_exponent() -> None:
-    from sdesolve_diffusion.lab.scaling import format_scaling, scaling_study
+    from sdesolve_lab.scaling import format_scaling, scaling_study
 
     result = scaling_study(
         dims=(2, 8), samplers=("exponential_euler_sde",), epsilon=0.5, n=1000, steps=(2, 4, 8, 16, 32), progress=False
@@ -96,7 +98,7 @@ def test_scaling_study_fits_an_exponent() -> None:
 
 
 def test_bench_runs_side_by_side() -> None:
-    from sdesolve_diffusion.lab.bench import bench, format_bench
+    from sdesolve_lab.bench import bench, format_bench
 
     result = bench(batch=64, dim=8, steps=5, repeats=1)
     sec = result["seconds"]

@@ -21,8 +21,8 @@ diffusers = pytest.importorskip("diffusers")
 
 
 def _load_kdiffusion_sampling():
-    """k_diffusion.sampling, loaded on its own (see ``sdesolve_diffusion.lab.methods.load_kdiffusion_sampling``)."""
-    from sdesolve_diffusion.lab.methods import load_kdiffusion_sampling
+    """k_diffusion.sampling, loaded on its own (see ``sdesolve_lab.peers.load_kdiffusion_sampling``)."""
+    from sdesolve_lab.peers import load_kdiffusion_sampling
 
     module = load_kdiffusion_sampling()
     if module is None:

@@ -1,0 +1,135 @@
+"""The ``sdesolve sample`` command: sample a model into checksummed shards (registered through the
+``sdesolve_register_commands`` hook by :mod:`sdesolve_diffusion.plugin`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from typing import Any
+
+import torch
+
+from sdesolve.dtypes import DTYPES
+
+__all__ = ["HELP", "configure_sample", "run_sample"]
+
+HELP = "sample a model into checksummed shards (resumable; torchrun for processes)"
+
+
+def _option(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--option expects key=value, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def configure_sample(p: argparse.ArgumentParser) -> None:
+    """The options of ``sdesolve sample``."""
+    p.add_argument(
+        "--model",
+        required=True,
+        help="module:attr (the current folder is importable): a model(x, t); a class, instantiated with no "
+        "arguments; or a function marked fn._sdesolve_factory = True, called with no arguments",
+    )
+    p.add_argument(
+        "--checkpoint",
+        help="a state_dict (.pt, loaded with weights_only=True) or .safetensors; without it the weights are the "
+        "constructor's, seeded with --seed (a warning says so)",
+    )
+    p.add_argument("--shape", required=True, help="event shape of one sample, e.g. 3,32,32")
+    p.add_argument(
+        "--n",
+        "--num-samples",
+        dest="n",
+        type=int,
+        required=True,
+        help="number of samples (spell it --num-samples under torchrun, whose parser claims --n)",
+    )
+    p.add_argument("--batch", type=int, default=64, help="samples per batch (and per shard)")
+    p.add_argument("--sampler", default="ddram")
+    p.add_argument("--process", default="vp")
+    p.add_argument("--prediction", default="eps")
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--seed", type=int, default=0, help="sample i depends on (seed, i) only")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default="float32", choices=sorted(DTYPES))
+    p.add_argument("--option", action="append", type=_option, help="sampler option key=value (repeatable)")
+    p.add_argument("--out", required=True, help="output folder (locked while a run writes to it)")
+    p.add_argument("--resume", action="store_true", help="continue a killed run in --out (same configuration)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    from sdesolve_diffusion.generate import RunConfig, run
+
+    try:
+        shape = [int(v) for v in args.shape.split(",") if v.strip()]
+    except ValueError:
+        print(f"error: --shape must be comma-separated sizes such as 3,32,32, got {args.shape!r}", file=sys.stderr)
+        return 2
+    cfg = RunConfig(
+        model=args.model,
+        shape=shape,
+        n=args.n,
+        batch=args.batch,
+        sampler=args.sampler,
+        process=args.process,
+        prediction=args.prediction,
+        steps=args.steps,
+        seed=args.seed,
+        device=args.device,
+        dtype=args.dtype,
+        checkpoint=args.checkpoint,
+        options=dict(args.option or []),
+    )
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank, barrier, broadcast, dist = 0, None, None, None
+    if world > 1:
+        import torch.distributed as dist
+
+        cuda = args.device.startswith("cuda")
+        if cuda:  # the device is not part of the run's identity: each rank uses its own GPU
+            cfg.device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+            torch.cuda.set_device(cfg.device)
+        dist.init_process_group(backend="nccl" if cuda else "gloo")
+        rank, world, barrier = dist.get_rank(), dist.get_world_size(), dist.barrier
+
+        def broadcast(obj: Any) -> Any:  # rank 0's decision (run id or error) reaches every rank
+            box = [obj]
+            dist.broadcast_object_list(box, src=0)
+            return box[0]
+
+    def show(message: Any, category: Any, *rest: Any, **kw: Any) -> None:
+        print(f"WARNING: {message}", file=sys.stderr)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = show
+            manifest = run(
+                cfg,
+                args.out,
+                resume=args.resume,
+                progress=not args.quiet,
+                rank=rank,
+                world=world,
+                barrier=barrier,
+                broadcast=broadcast,
+            )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except FloatingPointError as exc:  # NaN/inf: nothing non-finite is written, the run stays incomplete
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if dist is not None:
+            dist.destroy_process_group()
+    if rank == 0:
+        print(f"{cfg.n} samples in {len(manifest['shards'])} shards under {args.out} (manifest.json)", file=sys.stderr)
+    return 0

@@ -1,0 +1,119 @@
+"""The lab's commands, ``sdesolve compare`` and ``sdesolve bench``, registered through the
+``sdesolve_register_commands`` hook by :mod:`sdesolve_lab.plugin`. The heavy modules load when a command runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from sdesolve.dtypes import DTYPES
+
+__all__ = ["BENCH_HELP", "COMPARE_HELP", "configure_bench", "configure_compare", "run_bench", "run_compare"]
+
+COMPARE_HELP = "the lab: error versus NFE of every sampler (and the peers) on an exact target"
+BENCH_HELP = "solver speed at equal steps against the peers and the score+RNG budget"
+
+
+def _csv(kind: type, text: str | None) -> list | None:
+    if text is None:
+        return None
+    try:
+        return [kind(v.strip()) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise SystemExit(f"error: expected a comma-separated list of {kind.__name__}, got {text!r}") from None
+
+
+def configure_compare(p: argparse.ArgumentParser) -> None:
+    """The options of ``sdesolve compare``."""
+    p.add_argument("--target", choices=["gmm", "gaussian", "subspace"], help="target (default gmm)")
+    p.add_argument("--dim", type=int, help="dimension (default 16)")
+    p.add_argument("--samplers", help="comma-separated sampler names (default: all registered)")
+    p.add_argument("--nfe", help="comma-separated NFE budgets (default 10,20,50,100,200)")
+    p.add_argument("--n", type=int, help="samples per run (default 10000)")
+    p.add_argument("--peers", action="store_true", help="also run torchsde, torchdiffeq, k-diffusion and diffusers")
+    p.add_argument("--scaling", action="store_true", help="steps to a fixed error as the dimension grows")
+    p.add_argument("--dims", help="dimensions of the scaling study (default 4,16,64,256,1024)")
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--dtype", default="float64", choices=sorted(DTYPES), help="state dtype (default float64)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="results", help="output folder for results.json and compare.png")
+    p.add_argument("--quick", action="store_true", help="a small run (under a minute on 2 CPU cores)")
+    p.add_argument("--json", action="store_true", help="print the JSON result")
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from sdesolve_lab.compare import CompareConfig, compare, format_table, plot
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.scaling:
+        from sdesolve_lab.scaling import format_scaling, scaling_study
+
+        dims = tuple(_csv(int, args.dims) or ((4, 16, 64) if args.quick else (4, 16, 64, 256, 1024)))
+        result = scaling_study(
+            dims=dims, n=args.n or (2000 if args.quick else 4000), seed=args.seed, progress=not args.json
+        )
+        (out / "scaling.json").write_text(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2) if args.json else format_scaling(result))
+        print(f"\nwrote {out / 'scaling.json'}", file=sys.stderr)
+        return 0
+    overrides = dict(
+        target=args.target,
+        dim=args.dim,
+        samplers=_csv(str, args.samplers),
+        nfe=tuple(_csv(int, args.nfe)) if args.nfe else None,
+        n=args.n,
+        peers=args.peers,
+        device=args.device,
+        dtype=args.dtype,
+        seed=args.seed,
+    )
+    if args.quick:
+        cfg = CompareConfig.quick_defaults(**overrides)
+    else:
+        cfg = CompareConfig(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        result = compare(cfg, progress=not args.json)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    (out / "results.json").write_text(json.dumps(result, indent=2))
+    plot(result, out / "compare.png")
+    print(json.dumps(result, indent=2) if args.json else format_table(result))
+    print(f"\nwrote {out / 'results.json'} and {out / 'compare.png'}", file=sys.stderr)
+    return 0
+
+
+def configure_bench(p: argparse.ArgumentParser) -> None:
+    """The options of ``sdesolve bench``."""
+    p.add_argument("--batch", type=int, default=4096)
+    p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default="float32", choices=sorted(DTYPES))
+    p.add_argument("--compile", action="store_true", help="also time the solve with torch.compile(score)")
+    p.add_argument("--json", action="store_true")
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from sdesolve_lab.bench import bench, format_bench
+
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        print("error: --device cuda requested but CUDA is not available", file=sys.stderr)
+        return 2
+    result = bench(
+        batch=args.batch,
+        dim=args.dim,
+        steps=args.steps,
+        device=args.device,
+        repeats=args.repeats,
+        dtype=DTYPES[args.dtype],
+        compile=args.compile,
+    )
+    print(json.dumps(result, indent=2) if args.json else format_bench(result))
+    return 0

@@ -1,0 +1,181 @@
+"""The methods the lab compares: every registered sampler, and the peers' samplers through their public APIs.
+
+A method is ``run(problem, x_T, budget, seed, bm=None) -> (x0, nfe)``: it spends about ``budget`` network
+evaluations (the actual count is returned) and, when it accepts a Brownian path ``bm``, it is driven by it (strong
+error against a reference on the same path).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from sdesolve_diffusion.samplers.base import per_sample
+from torch import Tensor
+
+import sdesolve
+from sdesolve.reference import brownian_interval, sdeint_reference
+from sdesolve_lab.peers import load_kdiffusion_sampling
+from sdesolve_lab.problem import LabProblem
+
+__all__ = ["Method", "our_methods", "peer_methods"]
+
+_F64 = torch.float64
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    library: str
+    stochastic: bool
+    run: Callable[..., tuple[Tensor, int]]
+    path: bool = False  # accepts a shared Brownian path
+
+
+# --- sdesolve -----------------------------------------------------------------------------------------------------
+def our_methods(names: list[str] | None = None) -> list[Method]:
+    reg = sdesolve.registry().items["sampler"]
+    names = sorted(reg) if names is None else names
+    out = []
+    for name in names:
+        if name not in reg:
+            raise ValueError(f"--samplers: unknown sampler {name!r}; registered: {', '.join(sorted(reg))}")
+        smp = reg[name]
+
+        def run(pb: LabProblem, x_T: Tensor, budget: int, seed: int, bm=None, _name=name, _smp=smp):
+            model = pb.model()
+            steps = max(1, (budget - 1) // int(_smp.nfe_per_step))
+            opts = {"bm": bm} if bm is not None else {}
+            x = sdesolve.sample(
+                model,
+                x_T,
+                _name,
+                steps=steps,
+                process=pb.process,
+                denoise=True,
+                grid_options={"t_min": pb.t_end},
+                generator=torch.Generator().manual_seed(seed),
+                **opts,
+            )
+            return x, model.calls
+
+        out.append(Method(f"sdesolve:{name}", "sdesolve", smp.stochastic, run, path=hasattr(smp, "stepper")))
+    return out
+
+
+# --- torchsde / torchdiffeq -------------------------------------------------------------------------------------
+def _torchsde(method: str, nfe: int) -> Method:
+    def run(pb: LabProblem, x_T: Tensor, budget: int, seed: int, bm=None):
+        model = pb.model()
+        ad = pb.adapter(model)
+        steps = max(1, (budget - 1) // nfe)
+        sde = pb.process.sde(ad, "score", eta=1.0)
+        span = [pb.t_max, pb.t_end]
+        if bm is None:
+            bm = brownian_interval(span, tuple(x_T.shape), seed=seed, dtype=x_T.dtype, levy_area=method == "srk")
+        x = sdeint_reference(sde, x_T, span, bm, method=method, dt=(pb.t_max - pb.t_end) / steps)
+        return ad.data(per_sample(pb.t_end, x), x), model.calls
+
+    return Method(f"torchsde:{method}", "torchsde", True, run, path=True)
+
+
+def _torchdiffeq(method: str, nfe: int | None) -> Method:
+    import torchdiffeq
+
+    tolerance = {10: 1e-1, 20: 1e-2, 50: 1e-3, 100: 1e-4, 200: 1e-5}
+
+    def run(pb: LabProblem, x_T: Tensor, budget: int, seed: int, bm=None):
+        model = pb.model()
+        ad = pb.adapter(model)
+        sde = pb.process.sde(ad, "score", eta=0.0)
+        batch = x_T.shape[0]
+
+        def rhs(t: Tensor, x: Tensor) -> Tensor:
+            return sde.drift(t.to(_F64).expand(batch), x)
+
+        if nfe is None:  # adaptive: the budget picks a tolerance, the NFE is what dopri5 spends
+            rtol = tolerance.get(budget, 10.0 ** (-min(8, max(1, round(budget / 25)))))
+            span = torch.tensor([pb.t_max, pb.t_end], dtype=_F64)  # jump_t: stop exactly at t_end (σ → 0 beyond)
+            x = torchdiffeq.odeint(
+                rhs, x_T, span, method=method, rtol=rtol, atol=rtol * 1e-2, options={"jump_t": span[1:]}
+            )[-1]
+        else:
+            steps = max(1, (budget - 1) // nfe)
+            grid = sdesolve.registry().get("grid", "edm")(pb.process, steps, t_min=pb.t_end)
+            x = torchdiffeq.odeint(rhs, x_T, grid, method=method)[-1]
+        return ad.data(per_sample(pb.t_end, x), x), model.calls
+
+    return Method(f"torchdiffeq:{method}", "torchdiffeq", False, run)
+
+
+# --- k-diffusion --------------------------------------------------------------------------------------------------
+def _kdiffusion(kd, name: str, two_nfe: bool, stochastic: bool) -> Method:
+    fn = getattr(kd, f"sample_{name}")
+
+    def run(pb: LabProblem, x_T: Tensor, budget: int, seed: int, bm=None):
+        model = pb.model()
+        ad = pb.adapter(model)
+        proc = pb.process
+        n = max(1, (budget + 1) // 2) if two_nfe else max(1, budget)
+        times = sdesolve.registry().get("grid", "edm")(proc, max(n - 1, 1), t_min=pb.t_end)
+        sigmas = torch.cat([proc.edm_sigma(times), torch.zeros(1, dtype=_F64)]).to(x_T.dtype)
+
+        def denoiser(y: Tensor, sigma: Tensor) -> Tensor:
+            t = proc.t_from_edm_sigma(sigma.to(_F64))
+            return ad.data(t, proc.alpha(t).to(y.dtype)[:, None] * y)
+
+        torch.manual_seed(seed)
+        y = fn(denoiser, x_T / float(proc.alpha(times[0])), sigmas, disable=True)
+        return y, model.calls
+
+    return Method(f"k-diffusion:{name}", "k-diffusion", stochastic, run)
+
+
+# --- diffusers ----------------------------------------------------------------------------------------------------
+def _diffusers(cls_name: str, stochastic: bool) -> Method:
+    def run(pb: LabProblem, x_T: Tensor, budget: int, seed: int, bm=None):
+        import diffusers
+
+        model = pb.model()
+        ancestral = cls_name in ("DDPMScheduler", "DDIMScheduler")
+        sched = getattr(diffusers, cls_name)(beta_schedule="linear", **({"clip_sample": False} if ancestral else {}))
+        sched.set_timesteps(budget)
+        gen = torch.Generator().manual_seed(seed)
+        x = x_T.clone()
+        for t in sched.timesteps:
+            eps = model(x, torch.full((x.shape[0],), float(t), dtype=x.dtype))
+            kwargs = {"generator": gen} if ancestral else {}
+            x = sched.step(eps, t, x, **kwargs).prev_sample
+        return x, model.calls
+
+    return Method(f"diffusers:{cls_name.removesuffix('Scheduler')}", "diffusers", stochastic, run)
+
+
+def peer_methods() -> list[Method]:
+    """The peers that are installed: torchsde, torchdiffeq, k-diffusion, diffusers."""
+    out = [
+        _torchsde("euler", 1),
+        _torchsde("srk", 2),
+        _torchdiffeq("euler", 1),
+        _torchdiffeq("rk4", 4),
+        _torchdiffeq("dopri5", None),
+    ]
+    kd = load_kdiffusion_sampling()
+    if kd is not None:
+        out += [
+            _kdiffusion(kd, "euler_ancestral", False, True),
+            _kdiffusion(kd, "heun", True, False),
+            _kdiffusion(kd, "dpmpp_2m", False, False),
+            _kdiffusion(kd, "dpmpp_sde", True, True),
+            _kdiffusion(kd, "dpmpp_2m_sde", False, True),
+        ]
+    if importlib.util.find_spec("diffusers") is not None:
+        out += [
+            _diffusers("DDPMScheduler", True),
+            _diffusers("DDIMScheduler", False),
+            _diffusers("DPMSolverMultistepScheduler", False),
+            _diffusers("UniPCMultistepScheduler", False),
+        ]
+    return out
