@@ -162,3 +162,75 @@ def test_console_script_and_module_entry_point() -> None:
         [sys.executable, "-m", "sdesolve", "list", "--json"], capture_output=True, text=True, check=True
     )
     assert "euler_maruyama" in out.stdout
+
+
+def _command_plugin(name: str, configure=None, run=None):
+    from sdesolve import hookimpl
+
+    def default_configure(parser):
+        parser.add_argument("--word", default="hello")
+
+    def default_run(args):
+        print(f"{name}: {args.word}")
+        return 3
+
+    class Plugin:
+        @hookimpl
+        def sdesolve_register_commands(self, register):
+            register(name, f"the {name} test command", configure or default_configure, run or default_run)
+
+    return Plugin()
+
+
+def test_a_plugin_adds_a_command_through_the_hook(capsys, fresh_plugins) -> None:
+    plugins.register_plugin(_command_plugin("greet"), name="greeter")
+    code, out, _ = _run(capsys, "greet", "--word", "hi")
+    assert code == 3 and out == "greet: hi\n"
+    assert plugins.registry().owners["command"]["greet"] == "greeter"
+    assert {r.name: r for r in plugins.plugin_records()}["greeter"].registers == {"command": ["greet"]}
+    code, out, _ = _run(capsys, "list", "--json")  # commands are not one of list's registries
+    assert "greet" not in out
+
+
+def test_a_command_name_held_by_another_plugin_is_refused_naming_both(fresh_plugins) -> None:
+    with pytest.raises(
+        plugins.DuplicateNameError, match=r"command 'list' is registered by both plugin 'sdesolve\.cli'"
+    ):
+        plugins.register_plugin(_command_plugin("list"), name="list_again")
+    assert "list_again" not in {r.name for r in plugins.plugin_records()}
+    plugins.register_plugin(_command_plugin("greet"), name="first")
+    with pytest.raises(plugins.DuplicateNameError, match=r"'first' and plugin 'second'"):
+        plugins.register_plugin(_command_plugin("greet"), name="second")
+
+
+@pytest.mark.parametrize(
+    "name,configure,run,expected",
+    [
+        ("Bad Name", None, None, "lower-case letters, digits and '-'"),
+        ("ok", 42, None, "configure of command 'ok' to be a function configure\\(parser\\)"),
+        ("ok", None, lambda: 0, "run of command 'ok' cannot be called as run\\(args\\)"),
+    ],
+)
+def test_invalid_commands_are_refused_at_registration(fresh_plugins, name, configure, run, expected) -> None:
+    with pytest.raises(plugins.PluginError, match=expected):
+        plugins.register_plugin(_command_plugin(name, configure, run), name="bad_command")
+
+
+def test_a_command_whose_configure_raises_is_left_out_and_the_others_work(capsys, fresh_plugins) -> None:
+    def broken(parser):
+        raise RuntimeError("no parser today")
+
+    plugins.register_plugin(_command_plugin("broken", configure=broken), name="broken_command")
+    with pytest.warns(RuntimeWarning, match="command 'broken' left out: configure\\(parser\\) raised RuntimeError"):
+        code, out, _ = _run(capsys, "plugins", "--json")
+    assert code == 0 and "broken_command" in out
+    with pytest.warns(RuntimeWarning), pytest.raises(SystemExit):
+        main(["broken"])
+
+
+def test_the_core_commands_come_from_a_built_in_plugin() -> None:
+    reg = plugins.registry()
+    assert {n for n, owner in reg.owners["command"].items() if owner == "sdesolve.cli"} == {"plugins", "list", "verify"}
+    assert "sdesolve.cli" in plugins.DEFAULT_PLUGINS
+    steppers = [m for m in plugins.DEFAULT_PLUGINS if m.startswith("sdesolve.steppers.")]
+    assert steppers == sorted(steppers) and "sdesolve.steppers.base" not in steppers
