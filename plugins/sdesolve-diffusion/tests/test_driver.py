@@ -131,9 +131,10 @@ def test_every_sampler_is_driven(cls) -> None:
     assert [d["i"] for d in seen] == [0, 1, 2, 3]
     params = inspect.signature(cls().run).parameters.values()
     shown = {p.name: p.default for p in params if p.kind == p.KEYWORD_ONLY}
-    if issubclass(cls, SolverSampler):  # and the stepper's options under **stepper_options
+    if issubclass(cls, SolverSampler):  # then **stepper_options: solve's bm, subdivisions and the stepper's options
         assert [p.name for p in params if p.kind == p.VAR_KEYWORD] == ["stepper_options"]
-        shown |= sdesolve.get_stepper(cls.stepper).options()
+        assert list(shown) == ["splitting", "eta"]
+        shown |= {"bm": None, "subdivisions": cls.options()["subdivisions"]} | cls.stepper_class.options()
     assert shown == cls.options()
 
 

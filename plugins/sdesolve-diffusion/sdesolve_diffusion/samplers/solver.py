@@ -107,7 +107,9 @@ class SolverSampler(DiffusionSampler):
 
     @classmethod
     def _run_parameters(cls) -> tuple[dict[str, Any], str | None]:
-        return cls._solve_options(), "stepper_options"  # the stepper's options, read when a run checks them
+        # as before the driver loop: splitting and eta, then **stepper_options (bm, subdivisions, the stepper's own);
+        # `sdesolve sample --option` accepts what this shows plus the stepper's options
+        return {"splitting": cls.splitting, "eta": cls.eta}, "stepper_options"
 
     def _advance(
         self,
