@@ -33,6 +33,7 @@ def test_euler_maruyama_matches_torchsde_euler_to_roundoff(backward: bool) -> No
     assert torch.allclose(ours, ref, rtol=0, atol=1e-13), (ours - ref).abs().max()
 
 
+@pytest.mark.needs_plugin("sra")
 @pytest.mark.parametrize("backward", [False, True])
 def test_example_plugin_sra1_matches_torchsde_srk_to_roundoff(backward: bool) -> None:
     assert "sra1" in sdesolve.steppers(), "the example plugin plugins/sdesolve-sra is not installed"

@@ -12,11 +12,6 @@ from sdesolve_diffusion.grids import GRIDS
 from sdesolve_diffusion.processes import EDM, OU, VE, VP, DiscreteProcess, VPCosine
 from sdesolve_diffusion.samplers import SAMPLERS
 
-#: The process ``sdesolve.sample`` uses when called without ``process=`` (the core holds no diffusion default);
-#: a sampler class may declare its own ``default_process``.
-DEFAULT_PROCESS = "vp"
-
-
 @hookimpl
 def sdesolve_register_processes(register: Any) -> None:
     for process in (OU(), VP(), VPCosine(), VE(), EDM()):
@@ -35,10 +30,7 @@ def sdesolve_register_grids(register: Any) -> None:
 @hookimpl
 def sdesolve_register_samplers(register: Any) -> None:
     for cls in SAMPLERS:
-        sampler = cls()
-        if getattr(sampler, "default_process", None) is None:
-            sampler.default_process = DEFAULT_PROCESS
-        register(cls.name, sampler)
+        register(cls.name, cls())
 
 
 @hookimpl

@@ -104,6 +104,7 @@ class DiffusionSampler:
     nfe_per_step: ClassVar[float] = 1
     order: ClassVar[float] = 1.0
     default_grid: ClassVar[str] = "edm"
+    default_process: ClassVar[str] = "vp"  # what ``sdesolve.sample`` uses when called without ``process=``
     vp_only: ClassVar[bool] = False
     summary: ClassVar[str] = ""
     _init_options: ClassVar[dict[str, Any]] = {}
