@@ -12,6 +12,7 @@ from sdesolve_diffusion.grids import GRIDS
 from sdesolve_diffusion.processes import EDM, OU, VE, VP, DiscreteProcess, VPCosine
 from sdesolve_diffusion.samplers import SAMPLERS
 
+
 @hookimpl
 def sdesolve_register_processes(register: Any) -> None:
     for process in (OU(), VP(), VPCosine(), VE(), EDM()):
