@@ -3,8 +3,7 @@
     python examples/sampler_convergence.py
 
 Prints two markdown tables (the settings of plugins/sdesolve-diffusion/tests/test_samplers.py): deterministic
-samplers against
-the probability-flow ODE solved by torchdiffeq, stochastic samplers by exact W1 in one dimension.
+samplers against the probability-flow ODE solved by torchdiffeq, stochastic samplers by exact W1 in one dimension.
 """
 
 import torch
