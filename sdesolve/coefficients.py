@@ -92,6 +92,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from sdesolve.dtypes import F64
 from sdesolve.problem import SemilinearSDE
 from sdesolve.quadrature import gauss_legendre, hermite, hermite_slope
 
@@ -100,7 +101,6 @@ __all__ = ["GridCoefficients", "SplitWeights", "StepTables", "chunk_steps"]
 GL_POINTS = 8
 DEFAULT_SUBDIVISIONS = 32
 CHUNK_ELEMENTS = 1 << 18  # float64 elements of the largest intermediate of one chunk's tables (2 MiB)
-_F64 = torch.float64
 _WEIGHTS = ("state_weight", "phi1", "noise_std", "path_mean", "phi2")
 T = TypeVar("T")
 
@@ -158,7 +158,7 @@ class _SubGrid(NamedTuple):
 
 def _subgrid(t0: Tensor, h: Tensor, m: int) -> _SubGrid:
     x, w = gauss_legendre(GL_POINTS)
-    frac = torch.arange(m + 1, dtype=_F64) / m
+    frac = torch.arange(m + 1, dtype=F64) / m
     nodes = t0[:, None] + h[:, None] * frac
     cell = (h / m)[:, None, None]
     quad = nodes[:, :-1, None] + cell * x
@@ -181,8 +181,8 @@ def build_tables(sde: SemilinearSDE, t0: Tensor, t1: Tensor, subdivisions: int) 
     """
     if subdivisions < 1:
         raise ValueError(f"subdivisions must be a positive integer, got {subdivisions}")
-    t0 = t0.to(_F64)
-    h = t1.to(_F64) - t0
+    t0 = t0.to(F64)
+    h = t1.to(F64) - t0
     grid = _subgrid(t0, h, subdivisions)
     nodes, quad, cell, x, w = grid
     factor = sde.factor
@@ -324,7 +324,7 @@ def importance_fraction(tab: StepTables, q: Tensor) -> Tensor:
 
 def _host(values: Tensor) -> np.ndarray:
     """A float64 NumPy copy of a host tensor (never a view of the caller's memory)."""
-    return np.array(values.detach().to(device="cpu", dtype=_F64).numpy(), dtype=np.float64)
+    return np.array(values.detach().to(device="cpu", dtype=F64).numpy(), dtype=np.float64)
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -360,14 +360,14 @@ class GridCoefficients:
             raise ValueError(f"subdivisions must be a positive integer, got {subdivisions}")
         if chunk is not None and chunk < 1:
             raise ValueError(f"chunk must be a positive number of steps, got {chunk}")
-        ts = ts.detach().to(device="cpu", dtype=_F64).clone()  # read again later: not a view of the caller's grid
+        ts = ts.detach().to(device="cpu", dtype=F64).clone()  # read again later: not a view of the caller's grid
         self.sde = sde
         self.ts = ts
         self.n = ts.numel() - 1
         self.sign = 1.0 if float(ts[1] - ts[0]) > 0 else -1.0
         self.device = torch.device(device)
         self.dtype = dtype
-        self.table_dtype = torch.float32 if self.device.type == "mps" else _F64
+        self.table_dtype = torch.float32 if self.device.type == "mps" else F64
         self.subdivisions = subdivisions
         self.chunk = chunk_steps(subdivisions) if chunk is None else int(chunk)
         t = _host(ts)
@@ -456,7 +456,7 @@ class GridCoefficients:
         views = [torch.from_numpy(v) for v in arrays]
 
         def take(start: int, stop: int, tab: StepTables) -> None:
-            f = torch.full((stop - start,), float(frac), dtype=_F64)
+            f = torch.full((stop - start,), float(frac), dtype=F64)
             for view, value in zip(views, split_weights(tab, f, self.sde.factor), strict=True):
                 view[start:stop] = value
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["DTYPES", "dtype"]
+__all__ = ["DTYPES", "F64", "dtype"]
+
+#: The dtype of every precomputed coefficient, quadrature and exact reference (one name for it everywhere).
+F64 = torch.float64
 
 #: Name → floating-point dtype of a state.
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.float64}

@@ -15,11 +15,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from sdesolve.dtypes import F64
 from sdesolve_diffusion.processes import Process
 
 __all__ = ["GRIDS", "edm", "logsnr", "quadratic", "resolve_grid", "theory", "uniform"]
 
-_F64 = torch.float64
 Grid = Callable[..., Tensor]
 
 
@@ -55,7 +55,7 @@ def uniform(
 ) -> Tensor:
     """Uniform in diffusion time."""
     hi, lo = _span(process, t_max, t_min)
-    return _finish(process, torch.linspace(hi, lo, _check_steps(steps) + 1, dtype=_F64), lo, hi, quantize)
+    return _finish(process, torch.linspace(hi, lo, _check_steps(steps) + 1, dtype=F64), lo, hi, quantize)
 
 
 def quadratic(
@@ -63,7 +63,7 @@ def quadratic(
 ) -> Tensor:
     """Uniform in ``√t`` (DPM-Solver's ``time_quadratic``): denser near ``t_min``."""
     hi, lo = _span(process, t_max, t_min)
-    r = torch.linspace(math.sqrt(hi), math.sqrt(lo), _check_steps(steps) + 1, dtype=_F64)
+    r = torch.linspace(math.sqrt(hi), math.sqrt(lo), _check_steps(steps) + 1, dtype=F64)
     return _finish(process, r * r, lo, hi, quantize)
 
 
@@ -80,10 +80,10 @@ def edm(
     hi, lo = _span(process, t_max, t_min)
     if not rho > 0:
         raise ValueError(f"rho must be positive, got {rho}")
-    s_hi, s_lo = (float(process.edm_sigma(torch.tensor(v, dtype=_F64))) for v in (hi, lo))
+    s_hi, s_lo = (float(process.edm_sigma(torch.tensor(v, dtype=F64))) for v in (hi, lo))
     if s_lo <= 0:
         raise ValueError(f"the edm grid needs σ(t_min) > 0; t_min={lo:g} has σ = 0 (raise t_min)")
-    i = torch.arange(_check_steps(steps) + 1, dtype=_F64) / steps
+    i = torch.arange(_check_steps(steps) + 1, dtype=F64) / steps
     sig = (s_hi ** (1 / rho) + i * (s_lo ** (1 / rho) - s_hi ** (1 / rho))) ** rho
     return _finish(process, process.t_from_edm_sigma(sig), lo, hi, quantize)
 
@@ -93,10 +93,10 @@ def logsnr(
 ) -> Tensor:
     """Uniform in log-SNR ``λ = log(α/σ)`` (DPM-Solver's ``logSNR``)."""
     hi, lo = _span(process, t_max, t_min)
-    s_hi, s_lo = (float(process.edm_sigma(torch.tensor(v, dtype=_F64))) for v in (hi, lo))
+    s_hi, s_lo = (float(process.edm_sigma(torch.tensor(v, dtype=F64))) for v in (hi, lo))
     if s_lo <= 0:
         raise ValueError(f"the logsnr grid needs σ(t_min) > 0; t_min={lo:g} has σ = 0 (raise t_min)")
-    lam = torch.linspace(-math.log(s_hi), -math.log(s_lo), _check_steps(steps) + 1, dtype=_F64)
+    lam = torch.linspace(-math.log(s_hi), -math.log(s_lo), _check_steps(steps) + 1, dtype=F64)
     return _finish(process, process.t_from_edm_sigma(torch.exp(-lam)), lo, hi, quantize)
 
 
@@ -108,7 +108,7 @@ def theory(
     exactly at ``t_min``; mapped back to the process's time."""
     hi, lo = _span(process, t_max, t_min)
     n = _check_steps(steps)
-    s_hi, s_lo = (0.5 * math.log1p(float(process.edm_sigma(torch.tensor(v, dtype=_F64))) ** 2) for v in (hi, lo))
+    s_hi, s_lo = (0.5 * math.log1p(float(process.edm_sigma(torch.tensor(v, dtype=F64))) ** 2) for v in (hi, lo))
     if s_lo <= 0:
         raise ValueError(f"the theory grid decays geometrically and needs σ(t_min) > 0; t_min={lo:g} has σ = 0")
 
@@ -129,7 +129,7 @@ def theory(
             lo_h = mid
         else:
             hi_h = mid
-    s = torch.tensor(run(hi_h), dtype=_F64)
+    s = torch.tensor(run(hi_h), dtype=F64)
     return _finish(process, process.t_from_edm_sigma(torch.sqrt(torch.expm1(2 * s))), lo, hi, quantize)
 
 
@@ -147,7 +147,7 @@ def resolve_grid(grid: str | Grid | Tensor | Sequence[float], process: Process, 
             raise ValueError(f"grid: {exc.args[0]}") from None
     if callable(grid):
         return grid(process, steps, **options)
-    ts = torch.as_tensor(grid, dtype=_F64).flatten()
+    ts = torch.as_tensor(grid, dtype=F64).flatten()
     if ts.numel() < 2 or not bool((ts[1:] < ts[:-1]).all()) or not bool(torch.isfinite(ts).all()):
         raise ValueError("an explicit grid must hold at least 2 finite, strictly decreasing diffusion times")
     return ts

@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from sdesolve import IntegratingFactor, SemilinearSDE
+from sdesolve.dtypes import F64
 from sdesolve.factors import phi1
 
 __all__ = [
@@ -46,11 +47,10 @@ __all__ = [
 ]
 
 SPLITTINGS = ("score", "relative", "data", "eps")
-_F64 = torch.float64
 
 
 def _f64(t: Any) -> Tensor:
-    return torch.as_tensor(t, dtype=_F64)
+    return torch.as_tensor(t, dtype=F64)
 
 
 class Process:
@@ -421,7 +421,7 @@ class DiscreteProcess(_VPType):
         self.name = name
         self.T = betas.numel()
         self.t_min, self.t_max = 1.0, float(self.T)  # early stop at the first timestep; denoise=True finishes
-        log_abar = torch.cat([torch.zeros(1, dtype=_F64), torch.cumsum(torch.log1p(-betas), 0)])
+        log_abar = torch.cat([torch.zeros(1, dtype=F64), torch.cumsum(torch.log1p(-betas), 0)])
         self._knots: dict[tuple[str, int | None], Tensor] = {("cpu", None): log_abar}
         self.alphas_cumprod = torch.exp(log_abar[1:])
 
@@ -431,9 +431,9 @@ class DiscreteProcess(_VPType):
         abar = _f64(alphas_cumprod).flatten()
         if abar.numel() < 2 or not bool(((abar > 0) & (abar < 1)).all()) or not bool((abar[1:] < abar[:-1]).all()):
             raise ValueError("alphas_cumprod must be a decreasing table of values in (0, 1)")
-        prev = torch.cat([torch.ones(1, dtype=_F64), abar[:-1]])
+        prev = torch.cat([torch.ones(1, dtype=F64), abar[:-1]])
         process = cls(1 - abar / prev, name=name)
-        knots = torch.cat([torch.zeros(1, dtype=_F64), torch.log(abar)])
+        knots = torch.cat([torch.zeros(1, dtype=F64), torch.log(abar)])
         process._knots = {("cpu", None): knots}
         process.alphas_cumprod = abar
         return process
@@ -458,9 +458,9 @@ class DiscreteProcess(_VPType):
         schedule = get("beta_schedule", "linear")
         start, end = float(get("beta_start", 1e-4)), float(get("beta_end", 0.02))
         if schedule == "linear":
-            return cls(torch.linspace(start, end, T, dtype=_F64), name="diffusers")
+            return cls(torch.linspace(start, end, T, dtype=F64), name="diffusers")
         if schedule == "scaled_linear":
-            return cls(torch.linspace(start**0.5, end**0.5, T, dtype=_F64) ** 2, name="diffusers")
+            return cls(torch.linspace(start**0.5, end**0.5, T, dtype=F64) ** 2, name="diffusers")
         if schedule == "squaredcos_cap_v2":
             return cls.cosine(T)
         raise ValueError(
@@ -471,12 +471,12 @@ class DiscreteProcess(_VPType):
     @classmethod
     def linear(cls, T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> DiscreteProcess:
         """DDPM's linear schedule (diffusers ``beta_schedule="linear"``)."""
-        return cls(torch.linspace(beta_start, beta_end, T, dtype=_F64), name="discrete")
+        return cls(torch.linspace(beta_start, beta_end, T, dtype=F64), name="discrete")
 
     @classmethod
     def cosine(cls, T: int = 1000, s: float = 0.008, max_beta: float = 0.999) -> DiscreteProcess:
         """Nichol & Dhariwal's cosine schedule (diffusers ``squaredcos_cap_v2``)."""
-        i = torch.arange(T + 1, dtype=_F64) / T
+        i = torch.arange(T + 1, dtype=F64) / T
         f = torch.cos((i + s) / (1 + s) * math.pi / 2) ** 2
         betas = torch.clamp(1 - f[1:] / f[:-1], max=max_beta)
         return cls(betas, name="discrete_cosine")
@@ -487,9 +487,9 @@ class DiscreteProcess(_VPType):
         ``β_{t+1} = (c1 log T / T) min(β_1 (1 + c1 log T / T)^t, 1)``."""
         rate = c1 * math.log(T) / T
         beta1 = T ** (-c0)
-        t = torch.arange(1, T, dtype=_F64)
+        t = torch.arange(1, T, dtype=F64)
         rest = rate * torch.clamp(beta1 * (1 + rate) ** t, max=1.0)
-        return cls(torch.cat([torch.tensor([beta1], dtype=_F64), rest]), name="discrete_theory")
+        return cls(torch.cat([torch.tensor([beta1], dtype=F64), rest]), name="discrete_theory")
 
     def _log_abar(self, like: Tensor) -> Tensor:
         key = (like.device.type, like.device.index)

@@ -12,11 +12,10 @@ import math
 import torch
 from torch import Tensor
 
+from sdesolve.dtypes import F64
 from sdesolve_diffusion.processes import Process
 
 __all__ = ["GaussianMixture"]
-
-_F64 = torch.float64
 
 
 class GaussianMixture:
@@ -30,13 +29,13 @@ class GaussianMixture:
     """
 
     def __init__(self, means: Tensor, covariances: Tensor, weights: Tensor | None = None) -> None:
-        means = torch.as_tensor(means, dtype=_F64)
+        means = torch.as_tensor(means, dtype=F64)
         if means.dim() != 2:
             raise ValueError(f"means must have shape (K, d), got {tuple(means.shape)}")
         k, d = means.shape
-        cov = torch.as_tensor(covariances, dtype=_F64)
+        cov = torch.as_tensor(covariances, dtype=F64)
         if cov.shape == (k,):
-            cov = cov[:, None, None] * torch.eye(d, dtype=_F64)
+            cov = cov[:, None, None] * torch.eye(d, dtype=F64)
         elif cov.shape == (k, d):
             cov = torch.diag_embed(cov)
         elif cov.shape != (k, d, d):
@@ -46,22 +45,22 @@ class GaussianMixture:
         lam, vec = torch.linalg.eigh(cov)
         if bool((lam < -1e-10).any()):
             raise ValueError("covariances must be positive semi-definite")
-        w = torch.full((k,), 1.0 / k, dtype=_F64) if weights is None else torch.as_tensor(weights, dtype=_F64)
+        w = torch.full((k,), 1.0 / k, dtype=F64) if weights is None else torch.as_tensor(weights, dtype=F64)
         if w.shape != (k,) or not bool((w > 0).all()):
             raise ValueError(f"weights must be {k} positive numbers")
         self.means, self.cov, self.weights = means, cov, w / w.sum()
         self.eigvals, self.eigvecs = lam.clamp_min(0.0), vec
         self.dim, self.components = d, k
         scalar = torch.diagonal(cov, dim1=1, dim2=2)[:, :1]
-        self.isotropic = bool(torch.allclose(cov, scalar[:, :, None] * torch.eye(d, dtype=_F64)))
+        self.isotropic = bool(torch.allclose(cov, scalar[:, :, None] * torch.eye(d, dtype=F64)))
         self._device_cache: dict[tuple, tuple[Tensor, ...]] = {}
 
     # --- constructors ----------------------------------------------------------------------------------------
     @classmethod
     def gaussian(cls, mean: Tensor, covariance: Tensor) -> GaussianMixture:
         """A single Gaussian."""
-        mean = torch.as_tensor(mean, dtype=_F64)
-        return cls(mean[None], torch.as_tensor(covariance, dtype=_F64)[None])
+        mean = torch.as_tensor(mean, dtype=F64)
+        return cls(mean[None], torch.as_tensor(covariance, dtype=F64)[None])
 
     @classmethod
     def subspace(cls, dim: int, rank: int, *, scale: float = 1.0, seed: int = 0) -> GaussianMixture:
@@ -69,16 +68,16 @@ class GaussianMixture:
         if not 0 < rank <= dim:
             raise ValueError(f"need 0 < rank <= dim, got rank={rank}, dim={dim}")
         gen = torch.Generator().manual_seed(seed)
-        basis, _ = torch.linalg.qr(torch.randn(dim, rank, generator=gen, dtype=_F64))
-        return cls.gaussian(torch.zeros(dim, dtype=_F64), scale**2 * basis @ basis.T)
+        basis, _ = torch.linalg.qr(torch.randn(dim, rank, generator=gen, dtype=F64))
+        return cls.gaussian(torch.zeros(dim, dtype=F64), scale**2 * basis @ basis.T)
 
     @classmethod
     def default(cls, dim: int = 8, components: int = 4, *, seed: int = 0) -> GaussianMixture:
         """A well-separated mixture with unequal weights and anisotropic covariances (the lab's default)."""
         gen = torch.Generator().manual_seed(seed)
-        means = 2.0 * torch.randn(components, dim, generator=gen, dtype=_F64) / math.sqrt(max(dim, 1)) * 2
-        scales = 0.2 + 0.3 * torch.rand(components, dim, generator=gen, dtype=_F64)
-        weights = 1.0 + torch.rand(components, generator=gen, dtype=_F64)
+        means = 2.0 * torch.randn(components, dim, generator=gen, dtype=F64) / math.sqrt(max(dim, 1)) * 2
+        scales = 0.2 + 0.3 * torch.rand(components, dim, generator=gen, dtype=F64)
+        weights = 1.0 + torch.rand(components, generator=gen, dtype=F64)
         return cls(means, scales**2, weights)
 
     # --- exact quantities --------------------------------------------------------------------------------------
@@ -112,7 +111,7 @@ class GaussianMixture:
 
     def score(self, process: Process, t: Tensor, x: Tensor) -> Tensor:
         """``∇log p_t(x)`` under ``process`` at per-sample diffusion times ``t``."""
-        t64 = t.to(_F64)
+        t64 = t.to(F64)
         return self.noised_score(process.alpha(t64), process.sigma(t64), x)
 
     def model(self, process: Process, prediction: str = "eps"):
@@ -124,10 +123,10 @@ class GaussianMixture:
 
         def exact(x: Tensor, t_model: Tensor) -> Tensor:
             if prediction == "edm":  # called as D(x/α; σ/α): the VE-scaled variable
-                sig = t_model.to(_F64)
+                sig = t_model.to(F64)
                 s = self.noised_score(torch.ones_like(sig), sig, x)
                 return x + sig.to(x.dtype)[:, None] ** 2 * s
-            t = process.time_from_model(t_model.to(_F64))
+            t = process.time_from_model(t_model.to(F64))
             alpha, sigma = process.alpha(t), process.sigma(t)
             s = self.noised_score(alpha, sigma, x)
             a, sg = alpha.to(x.dtype)[:, None], sigma.to(x.dtype)[:, None]
@@ -148,28 +147,28 @@ class GaussianMixture:
     ) -> Tensor:
         """``n`` exact draws of ``α x₀ + σ ε`` (float64)."""
         comp = torch.multinomial(self.weights, n, replacement=True, generator=generator)
-        z = torch.randn(n, self.dim, generator=generator, dtype=_F64)
+        z = torch.randn(n, self.dim, generator=generator, dtype=F64)
         x0 = self.means[comp] + torch.einsum("nde,ne->nd", self.eigvecs[comp], self.eigvals[comp].sqrt() * z)
-        return alpha * x0 + sigma * torch.randn(n, self.dim, generator=generator, dtype=_F64)
+        return alpha * x0 + sigma * torch.randn(n, self.dim, generator=generator, dtype=F64)
 
     def moments(self, alpha: float = 1.0, sigma: float = 0.0) -> tuple[Tensor, Tensor]:
         """Exact mean and covariance of ``α x₀ + σ ε``."""
         mean = self.weights @ self.means
         centred = self.means - mean
         cov = (self.weights[:, None, None] * (self.cov + centred[:, :, None] * centred[:, None, :])).sum(0)
-        return alpha * mean, alpha**2 * cov + sigma**2 * torch.eye(self.dim, dtype=_F64)
+        return alpha * mean, alpha**2 * cov + sigma**2 * torch.eye(self.dim, dtype=F64)
 
     def cdf_1d(self, x: Tensor, alpha: float = 1.0, sigma: float = 0.0) -> Tensor:
         """CDF of the noised law in one dimension (``d = 1``)."""
         if self.dim != 1:
             raise ValueError("cdf_1d needs a one-dimensional mixture")
         std = torch.sqrt(alpha**2 * self.cov[:, 0, 0] + sigma**2)
-        z = (x.to(_F64)[:, None] - alpha * self.means[None, :, 0]) / std
+        z = (x.to(F64)[:, None] - alpha * self.means[None, :, 0]) / std
         return (self.weights * 0.5 * torch.erfc(-z / math.sqrt(2))).sum(-1)
 
     def quantiles_1d(self, probs: Tensor, alpha: float = 1.0, sigma: float = 0.0) -> Tensor:
         """Quantiles of the noised law in one dimension, by bisection on the exact CDF."""
-        probs = probs.to(_F64)
+        probs = probs.to(F64)
         std = float(torch.sqrt(alpha**2 * self.cov[:, 0, 0].max() + sigma**2))
         lo = torch.full_like(probs, float(alpha * self.means.min()) - 12 * std)
         hi = torch.full_like(probs, float(alpha * self.means.max()) + 12 * std)

@@ -11,7 +11,7 @@ import pytest
 import torch
 from sdesolve_diffusion import SAMPLERS, DiffusionSampler
 from sdesolve_diffusion.samplers import base
-from sdesolve_diffusion.samplers.base import per_sample
+from sdesolve_diffusion.samplers.base import time_per_sample
 from sdesolve_diffusion.samplers.solver import SolverSampler
 
 import sdesolve
@@ -28,7 +28,7 @@ class Minimal(DiffusionSampler):
 
     def step(self, ctx, i, x, state, *, scale: float = 1.0):
         t, s = ctx.times[i : i + 2]
-        x0, eps = ctx.adapter.data_and_eps(per_sample(float(t), x), x)
+        x0, eps = ctx.adapter.data_and_eps(time_per_sample(float(t), x), x)
         x = float(ctx.process.alpha(s)) * x0 + scale * float(ctx.process.sigma(s)) * eps
         return x, state, {"denoised": x0}
 

@@ -13,7 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 import sdesolve
-from sdesolve.dtypes import DTYPES
+from sdesolve.dtypes import DTYPES, F64
 from sdesolve.reference import brownian_interval, odeint_reference, sdeint_reference
 from sdesolve.report import table
 from sdesolve_lab.methods import Method, our_methods, peer_methods
@@ -22,7 +22,6 @@ from sdesolve_lab.problem import LabProblem, make_problem
 
 __all__ = ["CompareConfig", "Row", "compare", "format_table", "plot"]
 
-_F64 = torch.float64
 DEFAULT_NFE = (10, 20, 50, 100, 200)
 QUICK_NFE = (10, 20, 50)
 QUICK_SAMPLERS = ["euler_maruyama_sde", "exponential_euler_sde", "ddram", "ddim", "dpm_solver_pp_2m", "edm_heun"]
@@ -70,9 +69,9 @@ def _references(pb: LabProblem, cfg: CompareConfig, x_T: torch.Tensor) -> tuple[
     model = pb.model()
     ad = pb.adapter(model)
     span = [pb.t_max, pb.t_end]
-    end = torch.full((x_T.shape[0],), pb.t_end, dtype=_F64)
+    end = torch.full((x_T.shape[0],), pb.t_end, dtype=F64)
     # log ᾱ has kinks at whole timesteps; the last jump at t_end keeps dopri5 from stepping past the end
-    jumps = torch.arange(int(pb.t_end), int(pb.t_max), dtype=_F64)
+    jumps = torch.arange(int(pb.t_end), int(pb.t_max), dtype=F64)
     ode = odeint_reference(
         pb.process.sde(ad, "score", eta=0.0), x_T, span, rtol=1e-9, atol=1e-11, options={"jump_t": jumps}
     )

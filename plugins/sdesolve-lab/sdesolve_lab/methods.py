@@ -12,17 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from sdesolve_diffusion.samplers.base import per_sample
+from sdesolve_diffusion.samplers.base import time_per_sample
 from torch import Tensor
 
 import sdesolve
+from sdesolve.dtypes import F64
 from sdesolve.reference import brownian_interval, sdeint_reference
 from sdesolve_lab.peers import load_kdiffusion_sampling
 from sdesolve_lab.problem import LabProblem
 
 __all__ = ["Method", "our_methods", "peer_methods"]
-
-_F64 = torch.float64
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ def _torchsde(method: str, nfe: int) -> Method:
         if bm is None:
             bm = brownian_interval(span, tuple(x_T.shape), seed=seed, dtype=x_T.dtype, levy_area=method == "srk")
         x = sdeint_reference(sde, x_T, span, bm, method=method, dt=(pb.t_max - pb.t_end) / steps)
-        return ad.data(per_sample(pb.t_end, x), x), model.calls
+        return ad.data(time_per_sample(pb.t_end, x), x), model.calls
 
     return Method(f"torchsde:{method}", "torchsde", True, run, path=True)
 
@@ -93,11 +92,11 @@ def _torchdiffeq(method: str, nfe: int | None) -> Method:
         batch = x_T.shape[0]
 
         def rhs(t: Tensor, x: Tensor) -> Tensor:
-            return sde.drift(t.to(_F64).expand(batch), x)
+            return sde.drift(t.to(F64).expand(batch), x)
 
         if nfe is None:  # adaptive: the budget picks a tolerance, the NFE is what dopri5 spends
             rtol = tolerance.get(budget, 10.0 ** (-min(8, max(1, round(budget / 25)))))
-            span = torch.tensor([pb.t_max, pb.t_end], dtype=_F64)  # jump_t: stop exactly at t_end (σ → 0 beyond)
+            span = torch.tensor([pb.t_max, pb.t_end], dtype=F64)  # jump_t: stop exactly at t_end (σ → 0 beyond)
             x = torchdiffeq.odeint(
                 rhs, x_T, span, method=method, rtol=rtol, atol=rtol * 1e-2, options={"jump_t": span[1:]}
             )[-1]
@@ -105,7 +104,7 @@ def _torchdiffeq(method: str, nfe: int | None) -> Method:
             steps = max(1, (budget - 1) // nfe)
             grid = sdesolve.registry().get("grid", "edm")(pb.process, steps, t_min=pb.t_end)
             x = torchdiffeq.odeint(rhs, x_T, grid, method=method)[-1]
-        return ad.data(per_sample(pb.t_end, x), x), model.calls
+        return ad.data(time_per_sample(pb.t_end, x), x), model.calls
 
     return Method(f"torchdiffeq:{method}", "torchdiffeq", False, run)
 
@@ -120,10 +119,10 @@ def _kdiffusion(kd, name: str, two_nfe: bool, stochastic: bool) -> Method:
         proc = pb.process
         n = max(1, (budget + 1) // 2) if two_nfe else max(1, budget)
         times = sdesolve.registry().get("grid", "edm")(proc, max(n - 1, 1), t_min=pb.t_end)
-        sigmas = torch.cat([proc.edm_sigma(times), torch.zeros(1, dtype=_F64)]).to(x_T.dtype)
+        sigmas = torch.cat([proc.edm_sigma(times), torch.zeros(1, dtype=F64)]).to(x_T.dtype)
 
         def denoiser(y: Tensor, sigma: Tensor) -> Tensor:
-            t = proc.t_from_edm_sigma(sigma.to(_F64))
+            t = proc.t_from_edm_sigma(sigma.to(F64))
             return ad.data(t, proc.alpha(t).to(y.dtype)[:, None] * y)
 
         torch.manual_seed(seed)

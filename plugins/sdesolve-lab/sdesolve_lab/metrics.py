@@ -8,9 +8,9 @@ import torch
 from sdesolve_diffusion.targets import GaussianMixture
 from torch import Tensor
 
-__all__ = ["GaussianW2", "SlicedW1", "strong_error"]
+from sdesolve.dtypes import F64
 
-_F64 = torch.float64
+__all__ = ["GaussianW2", "SlicedW1", "strong_error"]
 
 
 class SlicedW1:
@@ -25,10 +25,10 @@ class SlicedW1:
 
     def __init__(self, target: GaussianMixture, n: int, projections: int = 64, seed: int = 0, repeats: int = 3):
         gen = torch.Generator().manual_seed(seed)
-        theta = torch.randn(projections, target.dim, generator=gen, dtype=_F64)
+        theta = torch.randn(projections, target.dim, generator=gen, dtype=F64)
         self.theta = theta / theta.norm(dim=1, keepdim=True)
         self.n = n
-        probs = (torch.arange(n, dtype=_F64) + 0.5) / n
+        probs = (torch.arange(n, dtype=F64) + 0.5) / n
         self.quantiles = torch.stack([self._projected(target, th).quantiles_1d(probs) for th in self.theta])
         self.floor = (
             sum(self(target.sample(n, generator=torch.Generator().manual_seed(seed + 100 + r))) for r in range(repeats))
@@ -44,7 +44,7 @@ class SlicedW1:
     def __call__(self, x: Tensor) -> float:
         if x.shape[0] != self.n:
             raise ValueError(f"SlicedW1 was built for {self.n} samples, got {x.shape[0]}")
-        proj = (x.to(_F64).reshape(x.shape[0], -1) @ self.theta.T).T.sort(dim=1).values
+        proj = (x.to(F64).reshape(x.shape[0], -1) @ self.theta.T).T.sort(dim=1).values
         return float((proj - self.quantiles).abs().mean())
 
 
@@ -65,7 +65,7 @@ class GaussianW2:
         )
 
     def __call__(self, x: Tensor) -> float:
-        x = x.to(_F64).reshape(x.shape[0], -1)
+        x = x.to(F64).reshape(x.shape[0], -1)
         m, c = x.mean(0), torch.cov(x.T)
         cross = torch.linalg.eigvalsh(self.sqrt_cov @ c @ self.sqrt_cov).clamp_min(0).sqrt().sum()
         bures = torch.trace(self.cov) + torch.trace(c) - 2 * cross
@@ -74,4 +74,4 @@ class GaussianW2:
 
 def strong_error(x: Tensor, reference: Tensor) -> float:
     """RMS pathwise distance ``√E|x - x_ref|²``."""
-    return float(((x.to(_F64) - reference.to(_F64)) ** 2).flatten(1).sum(1).mean().sqrt())
+    return float(((x.to(F64) - reference.to(F64)) ** 2).flatten(1).sum(1).mean().sqrt())

@@ -23,12 +23,12 @@ from sdesolve_diffusion.targets import GaussianMixture
 from tqdm.auto import tqdm
 
 import sdesolve
+from sdesolve.dtypes import F64
 from sdesolve.report import table
 from sdesolve_lab.problem import make_problem
 
 __all__ = ["scaling_study"]
 
-_F64 = torch.float64
 SCALING_SAMPLERS = ("euler_maruyama_sde", "exponential_euler_sde", "ddram")
 
 
@@ -43,14 +43,14 @@ def scaling_study(
 ) -> dict[str, Any]:
     one = GaussianMixture(torch.tensor([[-1.0], [1.0]]), torch.tensor([0.3**2, 0.3**2]), torch.tensor([0.4, 0.6]))
     process = make_problem("gmm", 2).process
-    probs = (torch.arange(n, dtype=_F64) + 0.5) / n
+    probs = (torch.arange(n, dtype=F64) + 0.5) / n
     exact = one.quantiles_1d(probs)  # data law (samplers finish with the exact denoiser)
 
     def total_w2(x: torch.Tensor) -> float:
         return math.sqrt(float(((x.sort(dim=0).values - exact[:, None]) ** 2).mean(0).sum()))
 
     def model(x: torch.Tensor, t_model: torch.Tensor) -> torch.Tensor:  # coordinate-wise exact ε
-        t = process.time_from_model(t_model.to(_F64))
+        t = process.time_from_model(t_model.to(F64))
         alpha, sigma = process.alpha(t), process.sigma(t)
         b, d = x.shape
         flat = x.T.reshape(-1, 1)
@@ -73,7 +73,7 @@ def scaling_study(
                     name,
                     steps=k,
                     process=process,
-                    dtype=_F64,
+                    dtype=F64,
                     denoise=True,
                     grid_options={"t_min": 1.0},
                     generator=torch.Generator().manual_seed(seed + k),

@@ -200,7 +200,7 @@ class DiffusionSampler:
             reporter.check()
             t_end = float(times[-1])
             if denoise and float(process.sigma(torch.tensor(t_end, dtype=torch.float64))) > 0:
-                x = adapter.data(per_sample(t_end, x), x)  # the jump to σ = 0: Tweedie's mean, one more NFE
+                x = adapter.data(time_per_sample(t_end, x), x)  # the jump to σ = 0: Tweedie's mean, one more NFE
                 if not bool(torch.isfinite(x).all()):
                     raise NonFiniteError(
                         f"non-finite values (NaN or inf) in the final denoising call of {self.name!r} at t = "
@@ -353,7 +353,7 @@ def _eval_mode(model: Any) -> Iterator[None]:
             m.training = training
 
 
-def per_sample(t: float, x: Tensor) -> Tensor:
+def time_per_sample(t: float, x: Tensor) -> Tensor:
     """The scalar time ``t`` for every sample of ``x`` (float64, on ``x``'s device)."""
     return torch.full((x.shape[0],), t, dtype=torch.float64, device=x.device)
 
