@@ -7,7 +7,8 @@ two more integrals are tabulated:
 
 * ``G(u) = ∫_t^u exp(-L(v)) g(v) dv`` — mean weights that project weighted Brownian integrals on a path's
   increments (:class:`sdesolve.noise.PathNoise`);
-* ``K(u) = ∫_t^u exp(-L(v)) b(v) (v - t) dv`` — the second-order (φ₂) weight of the exponential RK2/AB2 steppers.
+* ``K(u) = ∫_t^u exp(-L(v)) b(v) (v - t) dv`` — the second-order (φ₂) weight of the exponential RK2/AB2 steppers;
+* ``K2(u) = ∫_t^u exp(-L(v)) b(v) (v - t)² dv`` — the third-order (φ₃) weight of the exponential AB3 stepper.
 
 **The coefficients a stepper asks for, by name.** With the integrating factor ``Φ`` (``Φ(u)/Φ(v) =
 exp(-∫_u^v a)``, so ``Φ(u)/Φ(t') = exp(∫_u^{t'} a)`` is how much of ``x(u)`` survives to ``t'``), a step
@@ -22,6 +23,8 @@ name                        value                                               
                                                                                 b`` for constants)
 ``phi2``                    ``∫_t^{t'} (Φ(u)/Φ(t')) b(u) (u - t) du``           weight of ``N``'s slope (``h² φ₂(a h)
                                                                                 b``): exponential RK2/AB2
+``phi3``                    ``∫_t^{t'} (Φ(u)/Φ(t')) b(u) (u - t)² du``          weight of ``N``'s curvature (``2 h³
+                                                                                φ₃(a h) b``): exponential AB3
 ``noise_std``               ``(∫_t^{t'} (Φ(u)/Φ(t'))² g(u)² du)^{1/2}``         exact std of the step's noise
                                                                                 integral ``η = ∫ (Φ/Φ(t')) g dW``
 ``path_mean``               ``(1/h) ∫_t^{t'} (Φ(u)/Φ(t')) g(u) du``             ``η ≈ path_mean · ΔW`` on a user path
@@ -57,10 +60,10 @@ whole grid is ever kept; each consumer gets what it reads, when it first reads i
 * scalars that need only the grid times (``h``, ``abs_h``, ``sqrt_h``, ``s``, ``a0``…``g1``) are float64 NumPy
   arrays made at construction: ``O(n)`` work, no quadrature. Euler–Maruyama, Heun and SRA1 read nothing else,
   so they never pay for the tables;
-* the exponential weights ``state_weight, phi1, phi2, noise_std, path_mean`` need only the *last column* of the
-  tables: on first access of any of them all five are computed by one pass over the grid in chunks of
-  :func:`chunk_steps` steps (about 2 MiB of float64 per intermediate), keeping five arrays and dropping each
-  chunk's tables (extracting the other four costs nothing next to building the tables once more);
+* the exponential weights ``state_weight, phi1, phi2, phi3, noise_std, path_mean`` need only the *last column* of the
+  tables: on first access of any of them all six are computed by one pass over the grid in chunks of
+  :func:`chunk_steps` steps (about 2 MiB of float64 per intermediate), keeping six arrays and dropping each
+  chunk's tables (extracting the other five costs nothing next to building the tables once more);
 * per-sample splits (:meth:`~GridCoefficients.split`, :meth:`~GridCoefficients.importance_fraction`) need whole
   rows: the tables of the chunk of steps holding ``k`` are built on the host, moved to the device once (a
   non-blocking copy) and replaced when a step of another chunk is asked for. The solve loop visits the steps in
@@ -101,7 +104,7 @@ __all__ = ["GridCoefficients", "SplitWeights", "StepTables", "chunk_steps"]
 GL_POINTS = 8
 DEFAULT_SUBDIVISIONS = 32
 CHUNK_ELEMENTS = 1 << 18  # float64 elements of the largest intermediate of one chunk's tables (2 MiB)
-_WEIGHTS = ("state_weight", "phi1", "noise_std", "path_mean", "phi2")
+_WEIGHTS = ("state_weight", "phi1", "noise_std", "path_mean", "phi2", "phi3")
 T = TypeVar("T")
 
 
@@ -124,6 +127,7 @@ class StepTables:
     Q: Tensor
     G: Tensor
     K: Tensor
+    K2: Tensor
     dL: Tensor
     dP: Tensor
     dQ: Tensor
@@ -174,7 +178,7 @@ def _log_growth_at_nodes(sde: SemilinearSDE, t0: Tensor, grid: _SubGrid) -> Tens
 
 
 def build_tables(sde: SemilinearSDE, t0: Tensor, t1: Tensor, subdivisions: int) -> StepTables:
-    """Tabulate ``L, P, Q, G, K`` over ``M = subdivisions`` cells of each step ``[t0[i], t1[i]]``.
+    """Tabulate ``L, P, Q, G, K, K2`` over ``M = subdivisions`` cells of each step ``[t0[i], t1[i]]``.
 
     Memory is proportional to the number of steps given (``64 M`` float64 numbers per step for a nested ``L``):
     :class:`GridCoefficients` calls it on chunks of :func:`chunk_steps` steps.
@@ -223,7 +227,9 @@ def build_tables(sde: SemilinearSDE, t0: Tensor, t1: Tensor, subdivisions: int) 
     else:
         Q = integrate(e_quad**2 * g_quad**2)
     G = integrate(e_quad * g_quad)
-    K = integrate(e_quad * b_quad * (quad - t0[:, None, None]))
+    offset = quad - t0[:, None, None]
+    K = integrate(e_quad * b_quad * offset)
+    K2 = integrate(e_quad * b_quad * offset * offset)
     return StepTables(
         t0=t0,
         h=h,
@@ -232,6 +238,7 @@ def build_tables(sde: SemilinearSDE, t0: Tensor, t1: Tensor, subdivisions: int) 
         Q=Q,
         G=G,
         K=K,
+        K2=K2,
         dL=a_nodes,
         dP=e_nodes * b_nodes,
         dQ=e_nodes**2 * g_nodes**2,
@@ -338,8 +345,8 @@ class GridCoefficients:
     Float64 NumPy arrays indexed by step ``k`` (``coef.h[k]`` is a ``numpy.float64``, a ``float``): ``h`` (signed
     step), ``abs_h``, ``sqrt_h``, ``s`` (solver times, ``len n + 1``), ``a0``/``a1``, ``b0``/``b1``, ``g0``/``g1``
     (``a``, ``b``, ``g`` at the step ends) — made at construction — and, computed in one chunked pass on first
-    access of any of them, ``state_weight``, ``phi1``, ``phi2``, ``noise_std`` and ``path_mean`` (formulas in
-    :mod:`sdesolve.coefficients`).
+    access of any of them, ``state_weight``, ``phi1``, ``phi2``, ``phi3``, ``noise_std`` and ``path_mean``
+    (formulas in :mod:`sdesolve.coefficients`).
     ``times`` holds the grid on the solver's device in the working dtype.
 
     Nothing proportional to ``n × subdivisions`` is kept: tables are built per chunk of ``chunk`` steps (default
@@ -411,6 +418,7 @@ class GridCoefficients:
                 views["noise_std"][start:stop] = ex * tab.Q[:, -1].abs().sqrt()
                 views["path_mean"][start:stop] = ex * tab.G[:, -1] / tab.h
                 views["phi2"][start:stop] = ex * tab.K[:, -1]
+                views["phi3"][start:stop] = ex * tab.K2[:, -1]
             if use is not None:
                 use(start, stop, tab)
         if fill:
@@ -446,6 +454,11 @@ class GridCoefficients:
     def phi2(self) -> np.ndarray:
         """``∫_t^{t'} (Φ(u)/Φ(t')) b(u) (u - t) du`` per step: the weight of ``N``'s slope (exponential RK2/AB2)."""
         return self._weight("phi2")
+
+    @property
+    def phi3(self) -> np.ndarray:
+        """``∫_t^{t'} (Φ(u)/Φ(t')) b(u) (u - t)² du`` per step: the weight of ``N``'s curvature (exponential AB3)."""
+        return self._weight("phi3")
 
     # --- per-step splits at a fixed fraction (host, float64) ----------------------------------------------
     def fixed_split(self, frac: float) -> SplitWeights[np.ndarray]:

@@ -4,6 +4,7 @@ from sdesolve_diffusion.samplers.ancestral import DDIM, DDPM
 from sdesolve_diffusion.samplers.base import DiffusionSampler
 from sdesolve_diffusion.samplers.karras import DPMSolver2, DPMSolverPP2M, EDMHeun
 from sdesolve_diffusion.samplers.li import LiAcceleratedODE, LiAcceleratedSDE
+from sdesolve_diffusion.samplers.multistep import DPMSolverPP2MSDE, DPMSolverPP3M, DPMSolverPP3MSDE
 from sdesolve_diffusion.samplers.solver import DDRaM, DDRaMODE, EulerMaruyamaSDE, ExponentialEulerSDE
 
 SAMPLERS: tuple[type[DiffusionSampler], ...] = (
@@ -18,6 +19,9 @@ SAMPLERS: tuple[type[DiffusionSampler], ...] = (
     DPMSolverPP2M,
     LiAcceleratedODE,
     LiAcceleratedSDE,
+    DPMSolverPP2MSDE,
+    DPMSolverPP3MSDE,
+    DPMSolverPP3M,
 )
 
 __all__ = ["SAMPLERS", "DiffusionSampler"]
