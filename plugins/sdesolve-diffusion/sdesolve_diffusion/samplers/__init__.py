@@ -6,6 +6,7 @@ from sdesolve_diffusion.samplers.karras import DPMSolver2, DPMSolverPP2M, EDMHeu
 from sdesolve_diffusion.samplers.li import LiAcceleratedODE, LiAcceleratedSDE
 from sdesolve_diffusion.samplers.multistep import DPMSolverPP2MSDE, DPMSolverPP3M, DPMSolverPP3MSDE
 from sdesolve_diffusion.samplers.solver import DDRaM, DDRaMODE, EulerMaruyamaSDE, ExponentialEulerSDE
+from sdesolve_diffusion.samplers.unipc import UniPCSampler
 
 SAMPLERS: tuple[type[DiffusionSampler], ...] = (
     DDPM,
@@ -22,6 +23,7 @@ SAMPLERS: tuple[type[DiffusionSampler], ...] = (
     DPMSolverPP2MSDE,
     DPMSolverPP3MSDE,
     DPMSolverPP3M,
+    UniPCSampler,
 )
 
 __all__ = ["SAMPLERS", "DiffusionSampler"]
