@@ -15,7 +15,7 @@ from torch import Tensor
 from sdesolve.dtypes import F64
 from sdesolve_diffusion.processes import Process
 
-__all__ = ["GaussianMixture"]
+__all__ = ["GaussianMixture", "SubspaceMixture"]
 
 
 class GaussianMixture:
@@ -177,3 +177,75 @@ class GaussianMixture:
             below = self.cdf_1d(mid, alpha, sigma) < probs
             lo, hi = torch.where(below, mid, lo), torch.where(below, hi, mid)
         return 0.5 * (lo + hi)
+
+
+class SubspaceMixture:
+    """A Gaussian mixture on a ``k``-dimensional linear subspace of ``R^d``: ``x₀ = U z`` with ``U`` a ``(d, k)``
+    orthonormal basis and ``z ~ inner`` (a :class:`GaussianMixture` in ``R^k``).
+
+    Under ``x_t = α x₀ + σ ε`` the coordinates ``y = Uᵀx`` follow ``inner`` noised the same way and the orthogonal
+    part is ``N(0, σ² I)``, so the score is ``U s_inner(y) − (x − U y)/σ²``: the mixture formula in the embedding at
+    ``O(d k + K k²)`` per sample instead of the ``O(K d²)`` of a singular ``(d, d)`` covariance.
+    """
+
+    def __init__(self, inner: GaussianMixture, basis: Tensor) -> None:
+        basis = torch.as_tensor(basis, dtype=F64)
+        if basis.dim() != 2 or basis.shape[1] != inner.dim or basis.shape[0] < inner.dim:
+            raise ValueError(f"basis must have shape (d, {inner.dim}) with d >= {inner.dim}, got {tuple(basis.shape)}")
+        if not torch.allclose(basis.T @ basis, torch.eye(inner.dim, dtype=F64), atol=1e-10):
+            raise ValueError("basis columns must be orthonormal")
+        self.inner, self.basis = inner, basis
+        self.dim, self.rank, self.components = basis.shape[0], inner.dim, inner.components
+        self._device_cache: dict[tuple, Tensor] = {}
+
+    @classmethod
+    def random(
+        cls, dim: int, rank: int, components: int, *, std: tuple[float, float] = (0.03, 0.08), seed: int = 0
+    ) -> SubspaceMixture:
+        """``components`` isotropic modes (standard deviations drawn in ``std``, unequal weights, means of norm about
+        1.5) in a random ``rank``-dimensional subspace of ``R^dim``."""
+        if not 0 < rank <= dim:
+            raise ValueError(f"need 0 < rank <= dim, got rank={rank}, dim={dim}")
+        gen = torch.Generator().manual_seed(seed)
+        basis, _ = torch.linalg.qr(torch.randn(dim, rank, generator=gen, dtype=F64))
+        means = 1.5 * torch.randn(components, rank, generator=gen, dtype=F64) / math.sqrt(rank)
+        stds = std[0] + (std[1] - std[0]) * torch.rand(components, generator=gen, dtype=F64)
+        weights = 1.0 + 2.0 * torch.rand(components, generator=gen, dtype=F64)
+        return cls(GaussianMixture(means, stds**2, weights), basis)
+
+    def _basis_on(self, like: Tensor) -> Tensor:
+        key = (like.device, like.dtype)
+        if key not in self._device_cache:
+            self._device_cache[key] = self.basis.to(device=like.device, dtype=like.dtype)
+        return self._device_cache[key]
+
+    def noised_score(self, alpha: Tensor, sigma: Tensor, x: Tensor) -> Tensor:
+        """Score of the law of ``α x₀ + σ ε`` at ``x`` (``(B, d)``), with per-sample ``α, σ`` of shape ``(B,)``."""
+        u = self._basis_on(x)
+        y = x @ u
+        perp = x - y @ u.T
+        inner = self.inner.noised_score(alpha, sigma, y)
+        return inner @ u.T - perp / sigma.to(x.dtype)[:, None] ** 2
+
+    score = GaussianMixture.score
+    model = GaussianMixture.model
+
+    def sample(
+        self, n: int, *, alpha: float = 1.0, sigma: float = 0.0, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """``n`` exact draws of ``α x₀ + σ ε`` (float64)."""
+        z = self.inner.sample(n, generator=generator)
+        return alpha * z @ self.basis.T + sigma * torch.randn(n, self.dim, generator=generator, dtype=F64)
+
+    def moments(self, alpha: float = 1.0, sigma: float = 0.0) -> tuple[Tensor, Tensor]:
+        """Exact mean and covariance of ``α x₀ + σ ε``."""
+        mean, cov = self.inner.moments()
+        u = self.basis
+        return alpha * u @ mean, alpha**2 * u @ cov @ u.T + sigma**2 * torch.eye(self.dim, dtype=F64)
+
+    def projected(self, theta: Tensor) -> GaussianMixture:
+        """The one-dimensional mixture ``θᵀx₀`` (``θ`` of shape ``(d,)``)."""
+        phi = self.basis.T @ theta.to(F64)
+        inner = self.inner
+        var = torch.einsum("d,kde,e->k", phi, inner.cov, phi)
+        return GaussianMixture((inner.means @ phi)[:, None], var, inner.weights)

@@ -15,6 +15,8 @@ from sdesolve.dtypes import DTYPES
 __all__ = ["BENCH_HELP", "COMPARE_HELP", "configure_bench", "configure_compare", "run_bench", "run_compare"]
 
 COMPARE_HELP = "the lab: error versus NFE of every sampler (and the peers) on an exact target"
+# sdesolve_lab.problem.PROBLEMS, spelled out so building the CLI does not import the diffusion plugin (a test checks)
+PROBLEM_NAMES = ("gmm", "gaussian", "subspace", "sharp1d", "subspace_mixture", "digits")
 BENCH_HELP = "solver speed at equal steps against the peers and the score+RNG budget"
 
 
@@ -29,11 +31,19 @@ def _csv(kind: type, text: str | None) -> list | None:
 
 def configure_compare(p: argparse.ArgumentParser) -> None:
     """The options of ``sdesolve compare``."""
-    p.add_argument("--target", choices=["gmm", "gaussian", "subspace"], help="target (default gmm)")
-    p.add_argument("--dim", type=int, help="dimension (default 16)")
+    names = list(PROBLEM_NAMES)
+    p.add_argument(
+        "--problem",
+        choices=names,
+        help="the problem (default gmm, the fast one): sharp1d (1-D sharp modes, W1 vs exact quantiles), "
+        "subspace_mixture (modes on a 4-D subspace of R^128, sliced W1), digits (a network trained here, Fréchet "
+        "distance vs held-out data; needs scikit-learn, trains once and caches); see docs/benchmarks.md",
+    )
+    p.add_argument("--target", choices=names, help="the same as --problem (older name)")
+    p.add_argument("--dim", type=int, help="dimension (default: the problem's, 16 for gmm)")
     p.add_argument("--samplers", help="comma-separated sampler names (default: all registered)")
     p.add_argument("--nfe", help="comma-separated NFE budgets (default 10,20,50,100,200)")
-    p.add_argument("--n", type=int, help="samples per run (default 10000)")
+    p.add_argument("--n", type=int, help="samples per run (default: the problem's, 10000 for gmm)")
     p.add_argument("--peers", action="store_true", help="also run torchsde, torchdiffeq, k-diffusion and diffusers")
     p.add_argument("--scaling", action="store_true", help="steps to a fixed error as the dimension grows")
     p.add_argument("--dims", help="dimensions of the scaling study (default 4,16,64,256,1024)")
@@ -46,7 +56,7 @@ def configure_compare(p: argparse.ArgumentParser) -> None:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from sdesolve_lab.compare import CompareConfig, compare, format_table, plot
+    from sdesolve_lab.compare import CompareConfig, compare, format_table, plot, write_summary_csv
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -61,8 +71,11 @@ def run_compare(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2) if args.json else format_scaling(result))
         print(f"\nwrote {out / 'scaling.json'}", file=sys.stderr)
         return 0
+    if args.problem and args.target and args.problem != args.target:
+        print(f"error: --problem {args.problem} and --target {args.target} disagree", file=sys.stderr)
+        return 2
     overrides = dict(
-        target=args.target,
+        target=args.problem or args.target,
         dim=args.dim,
         samplers=_csv(str, args.samplers),
         nfe=tuple(_csv(int, args.nfe)) if args.nfe else None,
@@ -82,9 +95,10 @@ def run_compare(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     (out / "results.json").write_text(json.dumps(result, indent=2))
+    write_summary_csv(result, out / "summary.csv")
     plot(result, out / "compare.png")
     print(json.dumps(result, indent=2) if args.json else format_table(result))
-    print(f"\nwrote {out / 'results.json'} and {out / 'compare.png'}", file=sys.stderr)
+    print(f"\nwrote {out / 'results.json'}, {out / 'summary.csv'} and {out / 'compare.png'}", file=sys.stderr)
     return 0
 
 

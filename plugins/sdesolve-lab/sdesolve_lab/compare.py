@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 import platform
 import time
@@ -18,9 +19,23 @@ from sdesolve.reference import brownian_interval, odeint_reference, sdeint_refer
 from sdesolve.report import table
 from sdesolve_lab.methods import Method, our_methods, peer_methods
 from sdesolve_lab.metrics import GaussianW2, SlicedW1, strong_error
-from sdesolve_lab.problem import LabProblem, make_problem
+from sdesolve_lab.problem import DEFAULTS, LabProblem, make_problem
 
-__all__ = ["CompareConfig", "Row", "compare", "format_table", "plot"]
+__all__ = [
+    "TIE_RATIO",
+    "CompareConfig",
+    "Row",
+    "compare",
+    "format_summary",
+    "format_table",
+    "plot",
+    "summarize",
+    "verdict",
+    "write_summary_csv",
+]
+
+TIE_RATIO = 1.2  # best-of-ours and best-peer errors within this factor (either way) are a tie
+FLOOR_FACTOR = 1.5  # an error within this factor of the floor is at the floor (indistinguishable from noise)
 
 DEFAULT_NFE = (10, 20, 50, 100, 200)
 QUICK_NFE = (10, 20, 50)
@@ -30,10 +45,10 @@ QUICK_SAMPLERS = ["euler_maruyama_sde", "exponential_euler_sde", "ddram", "ddim"
 @dataclass
 class CompareConfig:
     target: str = "gmm"
-    dim: int = 16
+    dim: int | None = None  # default: the problem's (sdesolve_lab.problem.DEFAULTS)
     samplers: list[str] | None = None
     nfe: tuple[int, ...] = DEFAULT_NFE
-    n: int = 10_000
+    n: int | None = None  # default: the problem's
     paths: int = 256
     peers: bool = False
     device: str = "cpu"
@@ -43,7 +58,7 @@ class CompareConfig:
 
     @classmethod
     def quick_defaults(cls, **overrides: Any) -> CompareConfig:
-        base = dict(samplers=QUICK_SAMPLERS, nfe=QUICK_NFE, n=2000, paths=64, quick=True)
+        base: dict[str, Any] = dict(samplers=QUICK_SAMPLERS, nfe=QUICK_NFE, n=2000, paths=64, quick=True)
         base.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**base)
 
@@ -63,9 +78,10 @@ class Row:
     failure: str | None = None
 
 
-def _references(pb: LabProblem, cfg: CompareConfig, x_T: torch.Tensor) -> tuple[torch.Tensor, Any, torch.Tensor]:
+def _references(pb: LabProblem, cfg: CompareConfig, x_T: torch.Tensor) -> tuple[torch.Tensor, Any, torch.Tensor, float]:
     """Probability-flow ODE (torchdiffeq dopri5, rtol 1e-9, restarted at every timestep) and reverse SDE (torchsde
-    srk, 4000 steps, on a shared BrownianInterval) solutions from the same ``x_T``, finished with the exact denoiser."""
+    srk, 4000 steps, on a shared BrownianInterval) solutions from the same ``x_T``, finished with the denoiser; and
+    the flow reference's accuracy bound (its RMS distance to a dopri5 solve at rtol 1e-7)."""
     model = pb.model()
     ad = pb.adapter(model)
     span = [pb.t_max, pb.t_end]
@@ -75,23 +91,36 @@ def _references(pb: LabProblem, cfg: CompareConfig, x_T: torch.Tensor) -> tuple[
     ode = odeint_reference(
         pb.process.sde(ad, "score", eta=0.0), x_T, span, rtol=1e-9, atol=1e-11, options={"jump_t": jumps}
     )
+    loose = odeint_reference(
+        pb.process.sde(ad, "score", eta=0.0), x_T, span, rtol=1e-7, atol=1e-9, options={"jump_t": jumps}
+    )
     bm = brownian_interval(span, tuple(x_T.shape), seed=cfg.seed + 7, dtype=x_T.dtype)
     steps = 1000 if cfg.quick else 4000
     sde = sdeint_reference(
         pb.process.sde(ad, "score", eta=1.0), x_T, span, bm, method="srk", dt=(pb.t_max - pb.t_end) / steps
     )
-    return ad.data(end, ode), bm, ad.data(end, sde)
+    ode_x0 = ad.data(end, ode)
+    return ode_x0, bm, ad.data(end, sde), strong_error(ad.data(end, loose), ode_x0)
 
 
 def compare(cfg: CompareConfig, progress: bool = True) -> dict[str, Any]:
     """Run the comparison; returns the JSON-ready result (rows, floor, configuration, machine)."""
     dtype = DTYPES[cfg.dtype]
+    if cfg.target not in DEFAULTS:
+        raise ValueError(f"--problem must be one of {tuple(DEFAULTS)}, got {cfg.target!r}")
+    if cfg.dim is None:
+        cfg.dim = DEFAULTS[cfg.target]["dim"]
+    if cfg.n is None:
+        cfg.n = DEFAULTS[cfg.target]["n"]
     pb = make_problem(cfg.target, cfg.dim, seed=cfg.seed)
-    metric = (GaussianW2 if cfg.target == "gaussian" else SlicedW1)(pb.target, cfg.n, seed=cfg.seed)
+    if pb.metric_factory is not None:
+        metric = pb.metric_factory(pb, cfg.n, cfg.seed)
+    else:
+        metric = (GaussianW2 if cfg.target == "gaussian" else SlicedW1)(pb.target, cfg.n, seed=cfg.seed)
     methods: list[Method] = our_methods(cfg.samplers) + (peer_methods() if cfg.peers else [])
     x_T = pb.prior(cfg.n, cfg.seed, dtype, cfg.device)
     x_paths = pb.prior(cfg.paths, cfg.seed + 1)
-    ode_ref, bm, sde_ref = _references(pb, cfg, x_paths)
+    ode_ref, bm, sde_ref, flow_floor = _references(pb, cfg, x_paths)
     rows: list[Row] = []
     bar = tqdm(total=len(methods) * len(cfg.nfe), desc="compare", disable=not progress)
     for method in methods:
@@ -117,7 +146,7 @@ def compare(cfg: CompareConfig, progress: bool = True) -> dict[str, Any]:
                         budget,
                         nfe,
                         err,
-                        err <= 1.5 * metric.floor,
+                        err <= FLOOR_FACTOR * metric.floor,
                         strong,
                         seconds,
                         cfg.n / seconds,
@@ -141,8 +170,10 @@ def compare(cfg: CompareConfig, progress: bool = True) -> dict[str, Any]:
                 )
             bar.update(1)
     bar.close()
+    row_dicts = [asdict(r) for r in rows]
     return {
         "problem": {
+            "name": cfg.target,
             "target": cfg.target,
             "dim": cfg.dim,
             "description": pb.description,
@@ -151,6 +182,8 @@ def compare(cfg: CompareConfig, progress: bool = True) -> dict[str, Any]:
         },
         "metric": metric.name,
         "floor": metric.floor,
+        "floor_draws": getattr(metric, "floor_draws", None),
+        "flow_floor": flow_floor,
         "config": asdict(cfg) | {"nfe": list(cfg.nfe)},
         "machine": {
             "platform": platform.platform(),
@@ -160,15 +193,142 @@ def compare(cfg: CompareConfig, progress: bool = True) -> dict[str, Any]:
             "device": cfg.device,
             "sdesolve": sdesolve.__version__,
         },
-        "rows": [asdict(r) for r in rows],
+        "rows": row_dicts,
+        "summary": summarize(row_dicts, metric.floor, flow_floor),
     }
+
+
+# --- who wins per NFE --------------------------------------------------------------------------------------------
+def verdict(ours: float, peer: float, floor: float) -> tuple[float | None, str]:
+    """``(ratio, verdict)`` for the best-of-ours error ``ours`` and the best-peer error ``peer``: ``ratio = peer /
+    ours`` (above 1: ours ahead). A tie when both are at the floor (``≤ 1.5 × floor``) or the two are within
+    ``TIE_RATIO`` of each other; otherwise who is ahead and by how much, noting a side at the floor (its error is
+    then noise, so the ratio only bounds the gap)."""
+    if not (math.isfinite(ours) and math.isfinite(peer)):
+        raise ValueError(f"errors must be finite, got ours={ours}, peer={peer}")
+    ours_floor = floor > 0 and ours <= FLOOR_FACTOR * floor
+    peer_floor = floor > 0 and peer <= FLOOR_FACTOR * floor
+    if ours_floor and peer_floor:
+        return (peer / ours if ours > 0 else None), "tie (both at the floor)"
+    if ours == 0.0 or peer == 0.0:
+        ratio = None if ours == peer else (math.inf if ours == 0.0 else 0.0)
+    else:
+        ratio = peer / ours
+    if ratio is None or (ratio is not None and 1 / TIE_RATIO < ratio < TIE_RATIO):
+        return ratio, f"tie (within {TIE_RATIO:g}x)"
+    ahead = "ours" if ratio >= TIE_RATIO else "peer"
+    factor = ratio if ahead == "ours" else (1 / ratio if ratio > 0 else math.inf)
+    text = f"{ahead} ahead {factor:.3g}x" if math.isfinite(factor) else f"{ahead} ahead"
+    if ours_floor or peer_floor:
+        text += f" ({'ours' if ours_floor else 'peer'} at the floor: at least this)"
+    return ratio, text
+
+
+SECTIONS = {
+    "stochastic": ("SDE samplers", "error", True),
+    "deterministic": ("ODE samplers, distance to the exact flow from the same start", "strong_error", False),
+    "deterministic_distribution": ("ODE samplers, distribution error", "error", False),
+}
+
+
+def summarize(rows: list[dict[str, Any]], floor: float, flow_floor: float) -> dict[str, list[dict[str, Any]]]:
+    """Per section (``SECTIONS``) and budget: the best of ours (``library == "sdesolve"``) and the best peer among
+    the rows that spent at most the budget, and :func:`verdict`. Failed rows and rows without the section's error
+    are left out; ``excluded_over_budget`` names the rows that spent more than their budget."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    budgets = sorted({r["budget"] for r in rows})
+    for section, (_, key, stochastic) in SECTIONS.items():
+        sec_floor = floor if key == "error" else flow_floor
+        entries = []
+        for b in budgets:
+            cands = [
+                r
+                for r in rows
+                if r["budget"] == b
+                and r["stochastic"] == stochastic
+                and not r.get("failure")
+                and r.get(key) is not None
+                and math.isfinite(r[key])
+            ]
+            ok = [r for r in cands if r["nfe"] <= b]
+            best: dict[str, dict[str, Any] | None] = {}
+            for side in ("ours", "peer"):
+                pool = [r for r in ok if (r["library"] == "sdesolve") == (side == "ours")]
+                best[side] = min(pool, key=lambda r: r[key]) if pool else None
+            entry: dict[str, Any] = {"budget": b, "floor": sec_floor}
+            for side in ("ours", "peer"):
+                r = best[side]
+                entry[side] = None if r is None else {"method": r["method"], "error": r[key], "nfe": r["nfe"]}
+            if best["ours"] is None or best["peer"] is None:
+                entry["ratio"] = None
+                entry["verdict"] = "no peer" if best["ours"] is not None else "no sdesolve method"
+            else:
+                entry["ratio"], entry["verdict"] = verdict(best["ours"][key], best["peer"][key], sec_floor)
+            entry["excluded_over_budget"] = sorted(r["method"] for r in cands if r["nfe"] > b)
+            entries.append(entry)
+        out[section] = entries
+    return out
+
+
+def format_summary(result: dict[str, Any]) -> str:
+    """The per-NFE verdict tables (ratio = best peer error / best ours error: above 1, ours ahead)."""
+    lines = [
+        f"who wins per NFE (ratio = best peer error / best ours error, > 1: ours ahead; a tie within {TIE_RATIO:g}x "
+        f"or when both are at the floor, error <= {FLOOR_FACTOR:g} x floor; rows that spent more than the budget "
+        "are left out)"
+    ]
+    for section, entries in result["summary"].items():
+        title, key, _ = SECTIONS[section]
+        floor = entries[0]["floor"] if entries else float("nan")
+        what = result["metric"] if key == "error" else "RMS distance to the exact flow"
+        lines.append(f"\n{title} ({what}; floor {floor:.3g})")
+        body = []
+        for e in entries:
+            cells = [str(e["budget"])]
+            for side in ("ours", "peer"):
+                b = e[side]
+                cells += ["-", "-"] if b is None else [b["method"], f"{b['error']:.3g}"]
+            cells += ["-" if e["ratio"] is None else f"{e['ratio']:.3g}", e["verdict"]]
+            body.append(cells)
+        lines.append(table(body, ["NFE", "best sdesolve", "error", "best peer", "error", "peer/ours", "verdict"]))
+    return "\n".join(lines)
+
+
+CSV_COLUMNS = (
+    "section",
+    "nfe_budget",
+    "floor",
+    "ours_method",
+    "ours_error",
+    "ours_nfe",
+    "peer_method",
+    "peer_error",
+    "peer_nfe",
+    "ratio_peer_over_ours",
+    "verdict",
+)
+
+
+def write_summary_csv(result: dict[str, Any], path: Path) -> None:
+    """The summary as CSV: one line per section and budget."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_COLUMNS)
+        for section, entries in result["summary"].items():
+            for e in entries:
+                o, p = e["ours"] or {}, e["peer"] or {}
+                ours = (o.get("method"), o.get("error"), o.get("nfe"))
+                peer = (p.get("method"), p.get("error"), p.get("nfe"))
+                w.writerow((section, e["budget"], e["floor"], *ours, *peer, e["ratio"], e["verdict"]))
 
 
 def format_table(result: dict[str, Any]) -> str:
     floor = result["floor"]
+    draws = result.get("floor_draws")
+    each = "" if not draws else f" (draws: {', '.join(f'{d:.3g}' for d in draws)})"
     lines = [
         f"{result['problem']['description']}; {result['problem']['n']} samples per run",
-        f"distribution error: {result['metric']}; noise floor (exact samples): {floor:.4f}",
+        f"distribution error: {result['metric']}; noise floor (exact samples): {floor:.4g}{each}",
         "strong error: RMS distance to torchdiffeq dopri5 (deterministic) or torchsde srk on the same Brownian paths "
         f"(stochastic, path-driven methods), {result['problem']['paths_for_strong_error']} paths",
         "",
@@ -181,7 +341,7 @@ def format_table(result: dict[str, Any]) -> str:
                 [r["method"], "SDE" if r["stochastic"] else "ODE", "-", f"failed: {r['failure'][:60]}", "-", "-", "-"]
             )
             continue
-        err = f"≤ floor ({r['error']:.4f})" if r["within_floor"] else f"{r['error']:.4f}"
+        err = f"≤ floor ({r['error']:.3g})" if r["within_floor"] else f"{r['error']:.3g}"
         strong = "-" if r["strong_error"] is None else f"{r['strong_error']:.2e}"
         body.append(
             [
@@ -195,6 +355,8 @@ def format_table(result: dict[str, Any]) -> str:
             ]
         )
     lines.append(table(body, header))
+    if result.get("summary"):
+        lines += ["", format_summary(result)]
     return "\n".join(lines)
 
 

@@ -110,7 +110,11 @@ def _torchdiffeq(method: str, nfe: int | None) -> Method:
 
 
 # --- k-diffusion --------------------------------------------------------------------------------------------------
-def _kdiffusion(kd, name: str, two_nfe: bool, stochastic: bool) -> Method:
+def _kdiffusion(kd, name: str, two_nfe: bool, stochastic: bool, step_noise: bool = False) -> Method:
+    """``step_noise``: draw each step's normalised Brownian increment with ``randn`` instead of k-diffusion's default
+    ``BrownianTreeNoiseSampler`` — the same law for samplers that query each step's interval once (``dpmpp_2m_sde``,
+    ``dpmpp_3m_sde``), and an order of magnitude faster at 10⁵ samples. ``dpmpp_sde`` queries overlapping intervals
+    and keeps the tree."""
     fn = getattr(kd, f"sample_{name}")
 
     def run(pb: LabProblem, x_T: Tensor, budget: int, seed: int, bm=None):
@@ -126,7 +130,9 @@ def _kdiffusion(kd, name: str, two_nfe: bool, stochastic: bool) -> Method:
             return ad.data(t, proc.alpha(t).to(y.dtype)[:, None] * y)
 
         torch.manual_seed(seed)
-        y = fn(denoiser, x_T / float(proc.alpha(times[0])), sigmas, disable=True)
+        x = x_T / float(proc.alpha(times[0]))
+        extra = {"noise_sampler": kd.default_noise_sampler(x)} if step_noise else {}
+        y = fn(denoiser, x, sigmas, disable=True, **extra)
         return y, model.calls
 
     return Method(f"k-diffusion:{name}", "k-diffusion", stochastic, run)
@@ -165,10 +171,13 @@ def peer_methods() -> list[Method]:
     if kd is not None:
         out += [
             _kdiffusion(kd, "euler_ancestral", False, True),
+            _kdiffusion(kd, "dpm_2_ancestral", True, True),
             _kdiffusion(kd, "heun", True, False),
+            _kdiffusion(kd, "lms", False, False),
             _kdiffusion(kd, "dpmpp_2m", False, False),
             _kdiffusion(kd, "dpmpp_sde", True, True),
-            _kdiffusion(kd, "dpmpp_2m_sde", False, True),
+            _kdiffusion(kd, "dpmpp_2m_sde", False, True, step_noise=True),
+            _kdiffusion(kd, "dpmpp_3m_sde", False, True, step_noise=True),
         ]
     if importlib.util.find_spec("diffusers") is not None:
         out += [
@@ -176,5 +185,6 @@ def peer_methods() -> list[Method]:
             _diffusers("DDIMScheduler", False),
             _diffusers("DPMSolverMultistepScheduler", False),
             _diffusers("UniPCMultistepScheduler", False),
+            _diffusers("DEISMultistepScheduler", False),
         ]
     return out

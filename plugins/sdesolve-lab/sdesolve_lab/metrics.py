@@ -10,7 +10,7 @@ from torch import Tensor
 
 from sdesolve.dtypes import F64
 
-__all__ = ["GaussianW2", "SlicedW1", "strong_error"]
+__all__ = ["FrechetDistance", "GaussianW2", "QuantileW1", "ReferenceSlicedW1", "SlicedW1", "strong_error"]
 
 
 class SlicedW1:
@@ -70,6 +70,114 @@ class GaussianW2:
         cross = torch.linalg.eigvalsh(self.sqrt_cov @ c @ self.sqrt_cov).clamp_min(0).sqrt().sum()
         bures = torch.trace(self.cov) + torch.trace(c) - 2 * cross
         return math.sqrt(max(float(((m - self.mean) ** 2).sum() + bures), 0.0))
+
+
+def _sqrtm_psd(c: Tensor) -> Tensor:
+    vals, vecs = torch.linalg.eigh(c)
+    return vecs @ torch.diag(vals.clamp_min(0).sqrt()) @ vecs.T
+
+
+class QuantileW1:
+    """W1 between ``n`` one-dimensional samples and a law given by its exact quantiles at ``(i + ½)/n``:
+    ``mean |x_(i) − q_i|``.
+
+    ``floor_draws`` are the statistic for two independent exact draws of the law and ``floor`` their mean: an error
+    below ``1.5 × floor`` is indistinguishable from sampling noise.
+    """
+
+    name = "W1 vs exact quantiles"
+
+    def __init__(self, quantiles: Tensor, draws: list[Tensor]) -> None:
+        self.quantiles = quantiles.to(F64).reshape(-1)
+        self.n = self.quantiles.shape[0]
+        self.floor_draws = [self(d) for d in draws]
+        self.floor = sum(self.floor_draws) / len(self.floor_draws)
+
+    @classmethod
+    def for_denoised_mixture(cls, problem, n: int, seed: int = 0) -> QuantileW1:
+        """The law ``D(X)`` of a :class:`~sdesolve_lab.problem.LabProblem` whose target is a 1-D Gaussian mixture:
+        ``D`` is increasing in 1-D (``D′ = Var(x₀ | x) α/σ² > 0``), so its quantiles are ``D`` of the exact
+        quantiles of ``X ~ p_{t_end}``."""
+        alpha, sigma = problem.end_coefficients()
+        probs = (torch.arange(n, dtype=F64) + 0.5) / n
+        q = problem.target.quantiles_1d(probs, alpha, sigma)
+        quantiles = problem.exact_denoiser(q[:, None])[:, 0]
+        draws = [problem.exact_output(n, torch.Generator().manual_seed(seed + 100 + r)) for r in range(2)]
+        return cls(quantiles, draws)
+
+    def __call__(self, x: Tensor) -> float:
+        if x.shape[0] != self.n:
+            raise ValueError(f"QuantileW1 was built for {self.n} samples, got {x.shape[0]}")
+        return float((x.to(F64).reshape(-1).sort().values - self.quantiles).abs().mean())
+
+
+class ReferenceSlicedW1:
+    """Sliced W1 between ``n`` samples and ``r × n`` exact draws of the target law (exact W1 between the two
+    empirical projected laws: each sample order statistic is matched with ``r`` consecutive reference ones), averaged
+    over the given unit directions. The reference's own noise is part of the measured floor (two independent exact
+    ``n``-draws, as for :class:`QuantileW1`)."""
+
+    name = "sliced W1 vs exact draws"
+
+    def __init__(self, directions: Tensor, projected_reference: Tensor, n: int, draws: list[Tensor]) -> None:
+        """``directions`` ``(P, d)`` unit rows; ``projected_reference`` ``(P, r n)``: the reference draws projected."""
+        if projected_reference.shape[1] % n or projected_reference.shape[0] != directions.shape[0]:
+            shape = tuple(projected_reference.shape)
+            raise ValueError(f"projected_reference must have shape (P, r × {n}), got {shape}")
+        self.theta, self.n, self.r = directions.to(F64), n, projected_reference.shape[1] // n
+        self.reference = projected_reference.to(F64).sort(dim=1).values.reshape(directions.shape[0], n, self.r)
+        self.floor_draws = [self(d) for d in draws]
+        self.floor = sum(self.floor_draws) / len(self.floor_draws)
+
+    def _project(self, x: Tensor) -> Tensor:
+        return (x.to(F64).reshape(x.shape[0], -1) @ self.theta.T).T
+
+    @classmethod
+    def for_problem(
+        cls, problem, n: int, seed: int = 0, projections: int = 32, factor: int = 10, chunk: int = 50_000
+    ) -> ReferenceSlicedW1:
+        """Directions uniform in the target's subspace (``target.basis``, where it has one: after the exact final
+        denoiser every method's output lies in it), else in ``R^d``; ``factor × n`` exact draws of ``D(X)``."""
+        gen = torch.Generator().manual_seed(seed)
+        basis = getattr(problem.target, "basis", None)
+        inner = problem.dim if basis is None else basis.shape[1]
+        phi = torch.randn(projections, inner, generator=gen, dtype=F64)
+        phi = phi / phi.norm(dim=1, keepdim=True)
+        theta = phi if basis is None else phi @ basis.T
+        ref_gen = torch.Generator().manual_seed(seed + 200)
+        reference = torch.cat(
+            [(problem.exact_output(min(chunk, factor * n - i), ref_gen) @ theta.T) for i in range(0, factor * n, chunk)]
+        )
+        draws = [problem.exact_output(n, torch.Generator().manual_seed(seed + 100 + r)) for r in range(2)]
+        return cls(theta, reference.T, n, draws)
+
+    def __call__(self, x: Tensor) -> float:
+        if x.shape[0] != self.n:
+            raise ValueError(f"ReferenceSlicedW1 was built for {self.n} samples, got {x.shape[0]}")
+        proj = self._project(x).sort(dim=1).values
+        return float((proj[:, :, None] - self.reference).abs().mean())
+
+
+class FrechetDistance:
+    """Fréchet distance ``|μ₁ − μ₂|² + tr(C₁ + C₂ − 2 (C₁^{½} C₂ C₁^{½})^{½})`` between the Gaussians fitted to the
+    samples and to ``reference`` (held-out data), in the samples' own coordinates. ``floor`` is the distance of
+    ``floor_sample`` (other real data, e.g. the training set) to the reference: what a perfect generator scores."""
+
+    name = "Fréchet distance vs held-out data"
+
+    def __init__(self, reference: Tensor, n: int, floor_sample: Tensor) -> None:
+        ref = reference.to(F64).reshape(reference.shape[0], -1)
+        self.mean, self.cov = ref.mean(0), torch.cov(ref.T)
+        self.sqrt_cov = _sqrtm_psd(self.cov)
+        self.n = n
+        self.floor_draws = [self(floor_sample)]
+        self.floor = self.floor_draws[0]
+
+    def __call__(self, x: Tensor) -> float:
+        x = x.to(F64).reshape(x.shape[0], -1)
+        m, c = x.mean(0), torch.cov(x.T)
+        cross = torch.linalg.eigvalsh(self.sqrt_cov @ c @ self.sqrt_cov).clamp_min(0).sqrt().sum()
+        return max(float(((m - self.mean) ** 2).sum() + torch.trace(self.cov) + torch.trace(c) - 2 * cross), 0.0)
 
 
 def strong_error(x: Tensor, reference: Tensor) -> float:
