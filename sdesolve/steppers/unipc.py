@@ -5,7 +5,8 @@ Exponential multistep methods integrate ``N`` exactly against the integrating fa
 earlier evaluations. UniPC's order conditions, in the solver time ``t`` (``h = t' - t``):
 
 * moments of the step's weight, ``M_m = ∫_t^{t'} (Φ(u)/Φ(t')) b(u) ((u - t)/h)^m du`` (``M_0 = phi1``,
-  ``M_1 = phi2 / h``; ``M_2, M_3`` by composite Gauss–Legendre quadrature here, on the coefficients' sub-grid);
+  ``M_1 = phi2 / h``, ``M_2 = phi3 / h²``; ``M_3`` by composite Gauss–Legendre quadrature here, the rule of the
+  coefficients on their sub-grid);
 * earlier nodes at ``r_i = (t_{k-i} - t_k)/h`` and the divided differences ``D_i = (N_{k-i} - N_k)/r_i``;
 * the predictor ``x' = e^L x + M_0 N_k + Σ_i ρ_i D_i`` with ``Σ_i ρ_i r_i^{m-1} = M_m`` (``m = 1 … p-1``), and
   the corrector, once ``N_{k+1}`` is known at the predicted point, the same with ``D = N_{k+1} - N_k`` at
@@ -160,7 +161,9 @@ class UniPC(Stepper):
             moments[1] = coef.phi2 / h
         top = int(order.max()) if self.corrector else int(order.max()) - 1
         if top >= 2:
-            moments[2 : top + 1] = weight_moments(coef, tuple(range(2, top + 1)))
+            moments[2] = coef.phi3 / h**2
+        if top >= 3:
+            moments[3] = weight_moments(coef, (3,))[0]
         B = h * np.asarray(coef.b1) if self.variant == "bh1" else moments[0]
         t = coef.ts.numpy()
         r = np.zeros((n, 2))  # r_i = (t_{k-i} - t_k)/h_k, i = 1, 2

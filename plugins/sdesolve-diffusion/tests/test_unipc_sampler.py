@@ -1,0 +1,62 @@
+"""The ``unipc`` sampler: metadata from the stepper, the identities that pin its update, refusals.
+
+Its convergence order on the probability-flow ODE and its runs on every process are checked with every sampler's
+(``test_samplers.py``); agreement with diffusers' UniPC is in ``plugins/sdesolve-lab/tests/test_peer_unipc.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import sdesolve
+from sdesolve import registry
+
+F64 = torch.float64
+
+
+def _run(mixture2d, process: str, steps: int = 12, **options) -> torch.Tensor:
+    proc = registry().get("process", process)
+    x_T = torch.randn(32, 2, dtype=F64, generator=torch.Generator().manual_seed(3)) * proc.prior_std
+    return sdesolve.sample(mixture2d.model(proc, "eps"), x_T, "unipc", steps=steps, process=process, **options)
+
+
+def test_metadata_comes_from_the_stepper() -> None:
+    smp = registry().get("sampler", "unipc")
+    assert (smp.nfe_per_step, smp.order, smp.stochastic) == (1, 3.0, False)
+    options = smp.options()
+    for name, default in {"order": 2, "variant": "bh2", "corrector": True, "lower_order_final": False}.items():
+        assert options[name] == default
+    assert options["clock"] == "log_snr" and options["splitting"] == "data"
+
+
+def test_without_the_corrector_it_is_dpm_solver_pp_2m(mixture2d) -> None:
+    """UniP-2 with ``B₂(h) = e^h - 1`` and the fixed ``ρ = 1/2`` is DPM-Solver++(2M)'s midpoint update."""
+    proc = registry().get("process", "vp")
+    x_T = torch.randn(32, 2, dtype=F64, generator=torch.Generator().manual_seed(3))
+    model = mixture2d.model(proc, "eps")
+    ours = sdesolve.sample(model, x_T, "unipc", steps=12, process="vp", corrector=False)
+    theirs = sdesolve.sample(model, x_T, "dpm_solver_pp_2m", steps=12, process="vp")
+    assert float((ours - theirs).abs().max()) < 1e-12
+    corrected = sdesolve.sample(model, x_T, "unipc", steps=12, process="vp")
+    assert float((corrected - theirs).abs().max()) > 1e-4
+
+
+def test_on_ve_the_clocks_give_the_same_update(mixture2d) -> None:
+    """On ``ve`` the diffusion time is an affine function of ``λ``: the stepper's weights, written in either
+    variable, are the same (the moments and node ratios are invariant under an affine change of time)."""
+    a = _run(mixture2d, "ve", order=3)
+    b = _run(mixture2d, "ve", order=3, clock="time")
+    assert float((a - b).abs().max()) < 1e-11
+    c = _run(mixture2d, "vp", order=3)
+    d = _run(mixture2d, "vp", order=3, clock="time")
+    assert float((c - d).abs().max()) > 1e-4  # on vp they are different methods
+
+
+def test_refusals_are_clear(mixture2d) -> None:
+    with pytest.raises(ValueError, match="ODEs only"):
+        _run(mixture2d, "vp", eta=1.0)
+    with pytest.raises(ValueError, match="unipc option order"):
+        _run(mixture2d, "vp", order=5)
+    with pytest.raises(ValueError, match="σ = 0"):
+        _run(mixture2d, "vp", grid=torch.tensor([1.0, 0.5, 0.0], dtype=F64))
