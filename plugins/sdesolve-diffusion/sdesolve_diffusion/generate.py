@@ -262,6 +262,7 @@ class RunConfig:
         """What makes two runs the same run: the configuration without the device, normalised through JSON."""
         config = asdict(self)
         config.pop("device")
+        config["noise"] = sdesolve.random.NOISE_SCHEME  # a run started under another noise scheme is refused on resume
         return json.loads(json.dumps(config, sort_keys=True))
 
 
