@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 from sdesolve.factors import ClosedForm, ConstantFactor, IntegratingFactor
 from sdesolve.finite import NonFiniteError
-from sdesolve.hookspecs import hookimpl
+from sdesolve.hookspecs import hookimpl, hookspec
 from sdesolve.plugins import get_stepper, plugin_records, register_plugin, registry, unregister_plugin
 from sdesolve.problem import SemilinearSDE
 from sdesolve.sampling import sample
@@ -29,6 +29,7 @@ __all__ = [
     "__version__",
     "get_stepper",
     "hookimpl",
+    "hookspec",
     "integrate",
     "make_stepper",
     "plugin_records",

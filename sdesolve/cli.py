@@ -20,7 +20,10 @@ from sdesolve.report import table as _table
 
 __all__ = ["build_parser", "main"]
 
-_PLURAL = {"stepper": "steppers", "sampler": "samplers", "process": "processes", "grid": "grids", "command": "commands"}
+
+def _plural(kind: str) -> str:
+    declared = registry().kinds.get(kind)
+    return declared.plural if declared is not None else f"{kind}s"
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
@@ -30,7 +33,8 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
         return 0
     rows = []
     for r in records:
-        what = "; ".join(f"{_PLURAL[kind]}: {', '.join(names)}" for kind, names in r["registers"].items()) or "-"
+        declared = [f"kinds: {', '.join(r['kinds'])}"] if r["kinds"] else []
+        what = "; ".join(declared + [f"{_plural(k)}: {', '.join(v)}" for k, v in r["registers"].items()]) or "-"
         if r["error"] and not r["registers"]:
             status = f"ERROR: {r['error']}"
         elif r["error"]:  # loaded, but a hook, an object or a name was left out
@@ -65,7 +69,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         if kind not in ("stepper", "command")
     }
     if args.json:
-        print(json.dumps({"steppers": steppers, **{_PLURAL[k]: v for k, v in others.items()}}, indent=2))
+        print(json.dumps({"steppers": steppers, **{_plural(k): v for k, v in others.items()}}, indent=2))
         return 0
     rows = [
         [
@@ -99,7 +103,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(_table(rows, ["sampler", "nfe/step", "stochastic", "order", "grid", "plugin", "summary"]))
     for kind, items in others.items():
         names = ", ".join(i["name"] for i in items) or "none registered"
-        print(f"\n{_PLURAL[kind]}: {names}")
+        print(f"\n{_plural(kind)}: {names}")
     return 0
 
 

@@ -1,9 +1,10 @@
 """Hook specifications of the ``sdesolve`` plugin system (pluggy project name ``"sdesolve"``).
 
 Every hook receives a ``register`` callback and calls it once per thing it provides: steppers, samplers,
-noising processes, time grids and command-line subcommands. Built-in steppers and the core's commands are
-ordinary implementations of these hooks; third-party packages expose theirs through the ``sdesolve``
-entry-point group. Every registered object is checked after the hook returns
+command-line subcommands, and new kinds of registered objects with their own hook specifications (a plugin's own
+hookspecs: the diffusion plugin declares noising processes and time grids this way). Built-in steppers and the
+core's commands are ordinary implementations of these hooks; third-party packages expose theirs through the
+``sdesolve`` entry-point group. Every registered object is checked after the hook returns
 (:func:`sdesolve.plugins.validate`); one that fails, or whose name a plugin of higher precedence holds, is left out
 by name and reported. See ``docs/plugins.md``.
 """
@@ -39,17 +40,16 @@ def sdesolve_register_samplers(register: Any) -> None:
 
 
 @hookspec
-def sdesolve_register_processes(register: Any) -> None:
-    """Register forward noising processes (e.g. ``vp``, ``ve``): call ``register(name, process)``.
+def sdesolve_register_kinds(register: Any) -> None:
+    """Declare new kinds of registered objects: call ``register(name, spec, check=None, plural=None)`` for each.
 
-    ``process`` is an instance with callable ``sigma(t)`` and ``log_alpha(t)`` and finite ``0 <= t_min < t_max``.
+    ``spec`` is the kind's hook specification: a function named ``sdesolve_register_<plural>`` taking
+    ``(register)`` and decorated with :data:`hookspec`; its implementations (in any plugin) call
+    ``register(name, obj)``, and the objects land in ``sdesolve.registry().items[name]``. ``check(obj)`` raises
+    ``TypeError`` saying what was expected of an object; ``plural`` names the kind in listings (default
+    ``name + "s"``). A kind or hook another plugin already declared is refused naming both. The diffusion plugin
+    declares ``process`` and ``grid`` this way (``sdesolve_diffusion.hookspecs``).
     """
-
-
-@hookspec
-def sdesolve_register_grids(register: Any) -> None:
-    """Register time grids (e.g. ``uniform``, ``edm``): call ``register(name, grid)`` with a callable
-    ``grid(process, steps, *, t_max=None, t_min=None, quantize=False) -> Tensor``."""
 
 
 @hookspec

@@ -33,6 +33,7 @@ validation at registration (see :func:`validate`) is left out by name. The other
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import inspect
 import itertools
@@ -52,10 +53,12 @@ from sdesolve import hookspecs
 from sdesolve.steppers.base import Stepper
 
 __all__ = [
+    "CORE_KINDS",
     "DEFAULT_PLUGINS",
     "FIRST_PARTY_DISTRIBUTIONS",
     "Command",
     "DuplicateNameError",
+    "Kind",
     "PluginError",
     "PluginRecord",
     "Registry",
@@ -90,13 +93,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = _builtin_modules()
 #: Distributions shipped in this repository (``plugins/``): they rank right after the core built-ins.
 FIRST_PARTY_DISTRIBUTIONS: tuple[str, ...] = ("sdesolve-diffusion", "sdesolve-lab", "sdesolve-sra")
 
-KINDS = {
-    "stepper": "sdesolve_register_steppers",
-    "sampler": "sdesolve_register_samplers",
-    "process": "sdesolve_register_processes",
-    "grid": "sdesolve_register_grids",
-    "command": "sdesolve_register_commands",
-}
+_KIND_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 _COMMAND_NAME = re.compile(r"[a-z][a-z0-9-]*")
 
@@ -124,6 +121,23 @@ class DuplicateNameError(PluginError):
     """Two plugins registered the same name."""
 
 
+@dataclass(frozen=True)
+class Kind:
+    """A kind of registered object: the hook that registers it, its plural and how one object is checked.
+
+    The core declares ``stepper``, ``sampler`` and ``command``; a plugin adds its own kinds (e.g. the diffusion
+    plugin's ``process`` and ``grid``) through ``sdesolve_register_kinds``. ``check(obj)`` raises ``TypeError``
+    saying what was expected; implementations of ``hook`` are called as ``hook(register)`` and call
+    ``register(name, obj)``.
+    """
+
+    name: str
+    hook: str
+    plural: str
+    check: Any = None
+    declared_by: str = "sdesolve"
+
+
 def _is_fatal(exc: BaseException) -> bool:
     """Exceptions a plugin may not swallow for us: only ``KeyboardInterrupt`` (the user asked to stop)."""
     return isinstance(exc, KeyboardInterrupt)
@@ -142,6 +156,7 @@ def _normalise_dist(name: str | None) -> str:
 class PluginRecord:
     """One plugin: where it comes from, what it registered, and what was left out and why.
 
+    ``kinds``: the kinds of registered objects it declares (``sdesolve_register_kinds``).
     ``load_error``: the plugin could not be loaded at all. ``issues``: hooks that raised and objects refused by
     validation. ``conflicts``: names left out because a plugin of higher precedence holds them.
     """
@@ -155,6 +170,7 @@ class PluginRecord:
     issues: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     first_party: bool = False
+    kinds: list[str] = field(default_factory=list)
     rank: tuple[Any, ...] = field(default=(3,), repr=False, compare=False)
 
     @property
@@ -174,6 +190,7 @@ class PluginRecord:
             "first_party": self.first_party,
             "distribution": self.distribution,
             "version": self.version,
+            "kinds": list(self.kinds),
             "registers": self.registers,
             "error": self.error,
             "issues": list(self.issues),
@@ -184,10 +201,11 @@ class PluginRecord:
 class Registry:
     """Names → registered objects, per kind, with the plugin that registered each."""
 
-    def __init__(self, records: list[PluginRecord]) -> None:
+    def __init__(self, records: list[PluginRecord], kinds: dict[str, Kind] | None = None) -> None:
         self.records = records
-        self.items: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
-        self.owners: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
+        self.kinds: dict[str, Kind] = dict(CORE_KINDS if kinds is None else kinds)
+        self.items: dict[str, dict[str, Any]] = {kind: {} for kind in self.kinds}
+        self.owners: dict[str, dict[str, str]] = {kind: {} for kind in self.kinds}
 
     def add(self, kind: str, name: str, obj: Any, plugin: str) -> None:
         owner = self.owners[kind].get(name)
@@ -206,7 +224,10 @@ class Registry:
         Look-ups are case-sensitive: ``'DDRaM'`` is refused with ``did you mean 'ddram'?``.
         """
         if kind not in self.items:
-            raise KeyError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+            raise KeyError(
+                f"unknown kind {kind!r}; the installed plugins declare {', '.join(self.kinds)} "
+                "(a kind such as 'process' comes from the plugin that declares it: `sdesolve plugins` lists them)"
+            )
         table = self.items[kind]
         if not isinstance(name, str):
             raise TypeError(f"{kind} name must be a string, got {type(name).__name__}")
@@ -326,30 +347,6 @@ def _check_sampler(obj: Any) -> None:
         raise TypeError(f"expected nfe_per_step to be a positive finite number, got {nfe!r}")
 
 
-def _check_process(obj: Any) -> None:
-    example = "e.g. an instance of a process class of the plugin that registers it"
-    _check_instance("process", obj, example)
-    for method in ("sigma", "log_alpha"):
-        if not callable(getattr(obj, method, None)):
-            raise TypeError(
-                f"expected a process object with methods sigma(t) and log_alpha(t) ({example}), "
-                f"got {type(obj).__name__} without {method}()"
-            )
-    t_min, t_max = getattr(obj, "t_min", None), getattr(obj, "t_max", None)
-    if not (_number(t_min) and _number(t_max) and 0 <= t_min < t_max):
-        raise TypeError(
-            f"expected a process with finite times 0 <= t_min < t_max, got t_min={t_min!r}, t_max={t_max!r}"
-        )
-
-
-def _check_grid(obj: Any) -> None:
-    if not callable(obj):
-        raise TypeError(
-            "expected a callable grid(process, steps, *, t_max=None, t_min=None, quantize=False) -> Tensor, "
-            f"got {type(obj).__name__} {obj!r}"
-        )
-
-
 def _check_command(name: str, obj: Any) -> None:
     if not isinstance(obj, Command):
         raise TypeError(f"expected a command registered as register(name, help, configure, run), got {obj!r}")
@@ -368,6 +365,14 @@ def _check_command(name: str, obj: Any) -> None:
             pass
 
 
+#: The kinds the core declares; plugins add theirs through ``sdesolve_register_kinds``.
+CORE_KINDS: dict[str, Kind] = {
+    "stepper": Kind("stepper", "sdesolve_register_steppers", "steppers", _check_stepper),
+    "sampler": Kind("sampler", "sdesolve_register_samplers", "samplers", _check_sampler),
+    "command": Kind("command", "sdesolve_register_commands", "commands"),
+}
+
+
 def validate(kind: str, name: Any, obj: Any) -> str:
     """Check one registered object; return its registry name or raise ``TypeError`` saying what was expected.
 
@@ -377,10 +382,9 @@ def validate(kind: str, name: Any, obj: Any) -> str:
       a boolean ``supports_noise``, constructible without arguments;
     * sampler: a callable instance with a non-empty string ``name`` and a ``describe()`` returning a dict
       (``nfe_per_step``, if given, positive);
-    * process: an instance with callable ``sigma`` and ``log_alpha`` and finite ``0 <= t_min < t_max``;
-    * grid: a callable;
     * command: a :class:`Command` whose name is lower-case letters, digits and ``-``, whose help is a string and
-      whose ``configure`` and ``run`` are callable with one argument.
+      whose ``configure`` and ``run`` are callable with one argument;
+    * a kind a plugin declared: a non-empty string name, and the kind's own ``check(obj)``.
     """
     if kind == "stepper":
         return _check_stepper(obj)
@@ -389,7 +393,11 @@ def validate(kind: str, name: Any, obj: Any) -> str:
     if kind == "command":
         _check_command(name, obj)
         return name
-    {"sampler": _check_sampler, "process": _check_process, "grid": _check_grid}[kind](obj)
+    declared = CORE_KINDS.get(kind) or (_state.kinds.get(kind) if _state is not None else None)
+    if declared is None:
+        raise KeyError(f"unknown kind {kind!r}")
+    if declared.check is not None:
+        declared.check(obj)
     return name
 
 
@@ -439,15 +447,26 @@ def _warn(message: str) -> None:
     warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
+def _collect_kind(sink: list[tuple[Any, ...]], name: str, spec: Any, check: Any = None, plural: str | None = None):
+    """The ``register`` callback of ``sdesolve_register_kinds``: collects; checked after the hook returns."""
+    sink.append((name, spec, check, plural))
+
+
+def _spec_arguments(spec: Any) -> list[str]:
+    return [p for p in inspect.signature(spec).parameters if p != "self"]
+
+
 class _State:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager("sdesolve")
         self.pm.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
+        self.kinds: dict[str, Kind] = dict(CORE_KINDS)
         self.registry: Registry | None = None
+        self.building: Registry | None = None
         from sdesolve import __version__
 
-        hooks = set(KINDS.values())
+        hooks = {kind.hook for kind in CORE_KINDS.values()} | {"sdesolve_register_kinds"}
         for i, module_name in enumerate(DEFAULT_PLUGINS):
             module = importlib.import_module(module_name)
             if not hooks & set(vars(module)):  # a helper module of the package, not a plugin
@@ -470,6 +489,7 @@ class _State:
             first_party = _normalise_dist(dist) in FIRST_PARTY_DISTRIBUTIONS
             rank = (1 if first_party else 2, _normalise_dist(dist), ep.name, ep.value)
             candidates.append((rank, ep, dist, version, first_party))
+        loaded = []
         for rank, ep, dist, version, first_party in sorted(candidates, key=lambda c: c[0]):
             record = PluginRecord(
                 ep.name, builtin=False, distribution=dist, version=version, first_party=first_party, rank=rank
@@ -490,14 +510,111 @@ class _State:
                 continue
             try:
                 self.pm.register(plugin, name=ep.name)
-                self.pm.check_pending()
             except BaseException as exc:
                 if _is_fatal(exc):
                     raise
-                if self.pm.has_plugin(ep.name):
-                    self.pm.unregister(name=ep.name)
-                record.load_error = f"invalid hooks: {_describe_exc(exc)}"
-                _warn(f"sdesolve plugin {ep.name!r} has {record.load_error}")
+                self._leave_out(ep.name, f"invalid hooks: {_describe_exc(exc)}")
+                continue
+            loaded.append(ep.name)
+        # every plugin is registered before any declares its kinds: a plugin may implement another's hooks
+        self._declare_kinds(loaded)
+        self._check_pending(loaded, strict=False)
+
+    def _leave_out(self, plugin_name: str, error: str) -> None:
+        if self.pm.has_plugin(plugin_name):
+            self.pm.unregister(name=plugin_name)
+        self._record(plugin_name).load_error = error
+        _warn(f"sdesolve plugin {plugin_name!r} has {error}")
+
+    def _declare_kinds(self, plugin_names: list[str], strict: bool = False) -> None:
+        """Call the ``sdesolve_register_kinds`` hooks of ``plugin_names`` (in precedence order) and add their
+        specifications. A kind or hook that is already declared, or a malformed declaration, is refused
+        (``PluginError`` when ``strict``, a recorded issue otherwise)."""
+        impls = [
+            impl for impl in self.pm.hook.sdesolve_register_kinds.get_hookimpls() if impl.plugin_name in plugin_names
+        ]
+        for impl in sorted(impls, key=lambda impl: self._record(impl.plugin_name).rank):
+            plugin = impl.plugin_name
+            declared: list[tuple[Any, ...]] = []
+            try:
+                impl.function(register=functools.partial(_collect_kind, declared))
+            except BaseException as exc:
+                if _is_fatal(exc):
+                    raise
+                declared, problem = [], f"hook sdesolve_register_kinds raised {_describe_exc(exc)}"
+                self._issue(plugin, problem, strict)
+            for name, spec, check, plural in declared:
+                try:
+                    kind = self._make_kind(plugin, name, spec, check, plural)
+                except (TypeError, DuplicateNameError) as exc:
+                    self._issue(plugin, f"kind {name!r} refused: {exc}", strict, type(exc))
+                    continue
+                self._verify_existing(kind.hook, spec, strict)
+                caller = getattr(self.pm.hook, kind.hook, None)
+                if caller is None or not caller.has_spec():  # declared again after its plugin was removed: kept
+                    self.pm.add_hookspecs(type(f"{name}_spec", (), {kind.hook: staticmethod(spec)}))
+                self.kinds[name] = kind
+
+    def _issue(self, plugin: str, problem: str, strict: bool, error: type[Exception] = PluginError) -> None:
+        if strict:
+            raise (error if issubclass(error, PluginError) else PluginError)(f"plugin {plugin!r}: {problem}")
+        self._record(plugin).issues.append(problem)
+        _warn(f"sdesolve plugin {plugin!r}: {problem}")
+
+    def _make_kind(self, plugin: str, name: Any, spec: Any, check: Any, plural: Any) -> Kind:
+        expected = "register(name, spec, check=None, plural=None)"
+        if not isinstance(name, str) or not _KIND_NAME.fullmatch(name):
+            raise TypeError(f"{expected}: name must be lower-case letters, digits and '_', got {name!r}")
+        if name in self.kinds:
+            raise DuplicateNameError(
+                f"kind {name!r} is declared by both {self.kinds[name].declared_by!r} and plugin {plugin!r}; "
+                f"{self.kinds[name].declared_by!r} keeps it"
+            )
+        hook = getattr(spec, "__name__", None)
+        if not callable(spec) or getattr(spec, "sdesolve_spec", None) is None or not str(hook).startswith("sdesolve_"):
+            raise TypeError(
+                f"{expected}: spec must be a function named sdesolve_... decorated with sdesolve.hookspec, got {spec!r}"
+            )
+        if _spec_arguments(spec) != ["register"]:
+            raise TypeError(f"{expected}: spec {hook}{inspect.signature(spec)} must take exactly (register)")
+        taken = [k.name for k in self.kinds.values() if k.hook == hook]
+        caller = getattr(self.pm.hook, hook, None)
+        if taken or (caller is not None and caller.has_spec() and caller.spec.function is not spec):
+            owner = f"kind {taken[0]!r}" if taken else "another specification"
+            raise DuplicateNameError(f"hook {hook!r} already has a specification ({owner})")
+        if check is not None and not callable(check):
+            raise TypeError(f"{expected}: check must be a function check(obj) raising TypeError, got {check!r}")
+        if plural is not None and not isinstance(plural, str):
+            raise TypeError(f"{expected}: plural must be a string, got {plural!r}")
+        return Kind(name, hook, plural or f"{name}s", check, declared_by=plugin)
+
+    def _verify_existing(self, hook: str, spec: Any, strict: bool) -> None:
+        """Leave out the registered plugins whose implementation of ``hook`` does not match ``spec`` (pluggy would
+        refuse the specification otherwise)."""
+        caller = getattr(self.pm.hook, hook, None)
+        if caller is None:
+            return
+        allowed = set(_spec_arguments(spec))
+        for impl in list(caller.get_hookimpls()):
+            extra = sorted(set(impl.argnames) - allowed)
+            if extra:
+                problem = f"invalid hooks: {hook} takes {', '.join(extra)}, not in its specification {hook}(register)"
+                if strict:
+                    raise PluginError(f"plugin {impl.plugin_name!r}: {problem}")
+                self._leave_out(impl.plugin_name, problem)
+
+    def _check_pending(self, plugin_names: list[str], strict: bool) -> None:
+        """Every hook of ``plugin_names`` has a specification; a plugin with one that does not is left out."""
+        for _ in range(len(plugin_names) + 1):
+            try:
+                self.pm.check_pending()
+                return
+            except pluggy.PluginValidationError as exc:
+                name = self.pm.get_name(exc.plugin)
+                if strict or name is None or name not in plugin_names:
+                    raise
+                self._leave_out(name, f"invalid hooks: {_describe_exc(exc)}")
+        self.pm.check_pending()
 
     def _record(self, plugin_name: str) -> PluginRecord:
         if plugin_name not in self.records:
@@ -505,16 +622,21 @@ class _State:
         return self.records[plugin_name]
 
     def build(self) -> Registry:
-        reg = Registry(list(self.records.values()))
-        for record in self.records.values():
+        reg = Registry(list(self.records.values()), self.kinds)
+        for name, record in self.records.items():
+            record.kinds = [kind.name for kind in self.kinds.values() if kind.declared_by == name]
             record.registers = {}
-            record.issues = []
+            record.issues = [i for i in record.issues if i.startswith(("hook sdesolve_register_kinds", "kind "))]
             record.conflicts = []
-        for kind, hook_name in KINDS.items():
-            hook = getattr(self.pm.hook, hook_name)
-            impls = sorted(hook.get_hookimpls(), key=lambda impl: self._record(impl.plugin_name).rank)
-            for impl in impls:
-                self._call(reg, kind, hook_name, impl)
+        self.building = reg  # registry() called while building (e.g. a sampler's describe()) sees this one
+        try:
+            for kind in self.kinds.values():
+                hook = getattr(self.pm.hook, kind.hook)
+                impls = sorted(hook.get_hookimpls(), key=lambda impl: self._record(impl.plugin_name).rank)
+                for impl in impls:
+                    self._call(reg, kind.name, kind.hook, impl)
+        finally:
+            self.building = None
         reg.records = list(self.records.values())
         return reg
 
@@ -568,8 +690,14 @@ def plugin_manager() -> pluggy.PluginManager:
 
 
 def registry() -> Registry:
-    """The registries, built on first use and cached until plugins change."""
+    """The registries, built on first use and cached until plugins change.
+
+    Plugin code that runs while the registry is being built (a sampler's ``describe()`` checked at registration)
+    gets the registry under construction: every kind registered before its own (steppers first) is complete.
+    """
     state = _get_state()
+    if state.building is not None:  # asked for by plugin code while the registry is built: the partial one
+        return state.building
     if state.registry is None:
         state.registry = state.build()
     return state.registry
@@ -592,12 +720,13 @@ def register_plugin(plugin: Any, name: str | None = None) -> str:
     plugin_name = state.pm.register(plugin, name=name)
     if plugin_name is None:
         raise PluginError(f"plugin {name or plugin!r} is already registered")
+    state.records[plugin_name] = PluginRecord(plugin_name, builtin=False, rank=(3, next(_RUNTIME)))
     try:
+        state._declare_kinds([plugin_name], strict=True)
         state.pm.check_pending()
     except BaseException:
-        state.pm.unregister(name=plugin_name)
+        unregister_plugin(plugin_name)
         raise
-    state.records[plugin_name] = PluginRecord(plugin_name, builtin=False, rank=(3, next(_RUNTIME)))
     state.registry = None
     try:
         with warnings.catch_warnings():
@@ -620,6 +749,7 @@ def unregister_plugin(name: str) -> None:
     if state.pm.has_plugin(name):
         state.pm.unregister(name=name)
     state.records.pop(name, None)
+    state.kinds = {kind: k for kind, k in state.kinds.items() if k.declared_by != name}
     state.registry = None
 
 

@@ -1,9 +1,10 @@
 """``sdesolve.sample``: the front door to the registered samplers.
 
-The core knows no sampler, process, prediction or step count: it looks the names up in the registries (filled by
-plugins such as ``sdesolve-diffusion``) and hands the call to the sampler object, which supplies every default the
-caller left out. A sampler declares the process it samples when none is given as ``default_process`` (a registered
-process name); every other omitted argument takes the default of the sampler's own ``__call__``.
+The core knows no sampler, process, prediction or step count: it looks the sampler up in the registry (filled by
+plugins such as ``sdesolve-diffusion``) and hands the call to the sampler object, which resolves the process and
+grid names (kinds its plugin declares) and supplies every default the caller left out. A sampler declares the
+process it samples when none is given as ``default_process``; every other omitted argument takes the default of
+the sampler's own ``__call__``.
 """
 
 from __future__ import annotations
@@ -19,19 +20,19 @@ from sdesolve.random import Generators
 __all__ = ["sample"]
 
 
-def _lookup(kind: str, value: Any, argument: str) -> Any:
+def _lookup_sampler(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     reg = registry()
-    if not reg.items[kind]:
+    if not reg.items["sampler"]:
         raise LookupError(
-            f"{argument}={value!r}: no {kind} is registered; install the diffusion plugin or another plugin that "
-            f"registers {kind}s (`sdesolve plugins` lists what is installed)"
+            f"sampler={value!r}: no sampler is registered; install the diffusion plugin or another plugin that "
+            "registers samplers (`sdesolve plugins` lists what is installed)"
         )
     try:
-        return reg.get(kind, value)
+        return reg.get("sampler", value)
     except KeyError as exc:
-        raise ValueError(f"{argument}: {exc.args[0]}") from None
+        raise ValueError(f"sampler: {exc.args[0]}") from None
 
 
 def sample(
@@ -70,7 +71,7 @@ def sample(
         progress: show a progress bar.
         **options: sampler options (e.g. ``eta`` for ``ddim``, ``S_churn`` for ``edm_heun``).
     """
-    sampler_obj = _lookup("sampler", sampler, "sampler")
+    sampler_obj = _lookup_sampler(sampler)
     if process is None:
         process = getattr(sampler_obj, "default_process", None)
         if process is None:
@@ -81,8 +82,8 @@ def sample(
     return sampler_obj(
         model,
         x_T,
-        process=_lookup("process", process, "process"),
-        grid=_lookup("grid", grid, "grid") if isinstance(grid, str) else grid,
+        process=process,
+        grid=grid,
         generator=generator,
         seeds=seeds,
         callback=callback,

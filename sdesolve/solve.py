@@ -13,6 +13,7 @@ from torch import Tensor
 from sdesolve.coefficients import DEFAULT_SUBDIVISIONS, GridCoefficients
 from sdesolve.finite import FiniteMonitor
 from sdesolve.noise import GaussianNoise, Noise, PathNoise, check_levy_area
+from sdesolve.options import check_options
 from sdesolve.plugins import get_stepper, registry
 from sdesolve.problem import SemilinearSDE
 from sdesolve.random import Generators, check_generators
@@ -73,13 +74,7 @@ def make_stepper(method: str | Stepper | type[Stepper], **options: Any) -> Stepp
             raise ValueError(f"method: {exc.args[0]}{_sampler_hint(method)}") from None
     else:
         raise TypeError(f"method must be a stepper name, class or instance, got {type(method).__name__}")
-    accepted = cls.options()
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise TypeError(
-            f"stepper {cls.name!r} got unknown option(s) {', '.join(unknown)}; "
-            f"accepted options: {', '.join(accepted) or 'none'}"
-        )
+    check_options(f"stepper {cls.name!r}", options, cls.options())
     return cls(**options)
 
 

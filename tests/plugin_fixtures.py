@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from sdesolve import Stepper, hookimpl
+from sdesolve import Stepper, hookimpl, hookspec
 from sdesolve.steppers.euler_maruyama import EulerMaruyama
 
 
@@ -14,18 +14,34 @@ class EulerCopy(EulerMaruyama):
     summary = "third-party copy of Euler–Maruyama (test plugin)"
 
 
-def fixture_grid(process: Any, steps: int, **options: Any) -> Any:
-    raise NotImplementedError
+@hookspec
+def sdesolve_register_widgets(register: Any) -> None:
+    """A kind declared by a test plugin: ``register(name, widget)`` with a callable widget."""
+
+
+def check_widget(obj: Any) -> None:
+    if not callable(obj):
+        raise TypeError(f"expected a callable widget, got {obj!r}")
+
+
+def fixture_widget(x: Any) -> Any:
+    return x
 
 
 class Good:
+    """Registers a stepper, declares its own kind ``widget`` and registers one widget."""
+
     @hookimpl
     def sdesolve_register_steppers(self, register: Any) -> None:
         register(EulerCopy)
 
     @hookimpl
-    def sdesolve_register_grids(self, register: Any) -> None:
-        register("test_grid", fixture_grid)
+    def sdesolve_register_kinds(self, register: Any) -> None:
+        register("widget", sdesolve_register_widgets, check_widget)
+
+    @hookimpl
+    def sdesolve_register_widgets(self, register: Any) -> None:
+        register("test_widget", fixture_widget)
 
 
 class DuplicateHeun:
@@ -167,16 +183,14 @@ def registering(kind: str, name: str, obj: Any) -> Any:
             def sdesolve_register_samplers(self, register: Any) -> None:
                 register(name, obj)
 
-        elif kind == "process":
+        else:  # a kind the plugin declares itself
 
             @hookimpl
-            def sdesolve_register_processes(self, register: Any) -> None:
-                register(name, obj)
-
-        else:
+            def sdesolve_register_kinds(self, register: Any) -> None:
+                register("widget", sdesolve_register_widgets, check_widget)
 
             @hookimpl
-            def sdesolve_register_grids(self, register: Any) -> None:
+            def sdesolve_register_widgets(self, register: Any) -> None:
                 register(name, obj)
 
     return Plugin()

@@ -36,9 +36,8 @@ def test_hookspecs_are_prefixed_and_verb_first() -> None:
     assert set(names) == {
         "sdesolve_register_steppers",
         "sdesolve_register_samplers",
-        "sdesolve_register_processes",
-        "sdesolve_register_grids",
         "sdesolve_register_commands",
+        "sdesolve_register_kinds",
     }
 
 
@@ -55,10 +54,11 @@ def test_entry_point_plugins_load_and_failures_are_isolated(fresh_plugins, monke
         reg = plugins.registry()
     assert "euler_copy" in reg.steppers and BUILTINS <= set(reg.steppers)
     assert reg.owners["stepper"]["euler_copy"] == "good"
-    assert "test_grid" in reg.items["grid"]
+    assert reg.items["widget"] == {"test_widget": plugin_fixtures.fixture_widget}
     records = {r.name: r for r in plugins.plugin_records()}
     assert records["good"].error is None
-    assert records["good"].registers == {"stepper": ["euler_copy"], "grid": ["test_grid"]}
+    assert records["good"].registers == {"stepper": ["euler_copy"], "widget": ["test_widget"]}
+    assert records["good"].kinds == ["widget"]
     assert "failed to import" in records["broken_import"].error
     assert "ModuleNotFoundError" in records["broken_import"].error
     assert "invalid hooks" in records["misspelled"].error and "sdesolve_register_stepper" in records["misspelled"].error
@@ -87,7 +87,7 @@ def test_duplicate_names_are_reported_naming_both_plugins_and_leave_the_others(f
     assert reg.owners["stepper"]["euler_copy"] == "dup"
     assert records["dup"].registers == {"stepper": ["euler_copy"]}
     assert "registered by both" in records["dup"].error and "'heun'" in records["dup"].error
-    assert records["good"].registers == {"grid": ["test_grid"]}
+    assert records["good"].registers == {"widget": ["test_widget"]}
     assert "'euler_copy' is registered by both plugin 'dup' and plugin 'good'" in records["good"].error
 
 
@@ -225,17 +225,6 @@ class _NotCallable:
         return {}
 
 
-class _Process:
-    name = "bad_times"
-    t_min, t_max = 1.0, 0.5
-
-    def sigma(self, t):
-        return t
-
-    def log_alpha(self, t):
-        return -t
-
-
 @pytest.mark.parametrize(
     "kind,name,obj,expected",
     [
@@ -265,9 +254,7 @@ class _Process:
         ("sampler", "fortytwo", 42, r"expected a callable sampler object"),
         ("sampler", "a_class", plugin_fixtures.FakeSampler, r"got the class FakeSampler; register an instance"),
         ("sampler", "not_callable", _NotCallable(), r"expected a callable sampler object"),
-        ("process", "not_a_process", object(), r"expected a process object with methods sigma\(t\) and log_alpha"),
-        ("process", "bad_times", _Process(), r"0 <= t_min < t_max"),
-        ("grid", "not_a_grid", 42, r"expected a callable grid\(process, steps"),
+        ("widget", "not_a_widget", 42, r"expected a callable widget, got 42"),
     ],
 )
 def test_unusable_objects_are_refused_at_registration_naming_plugin_name_and_expectation(
@@ -278,7 +265,7 @@ def test_unusable_objects_are_refused_at_registration_naming_plugin_name_and_exp
     with pytest.raises(plugins.PluginError, match=rf"plugin 'bad_plugin': {kind} '{name}' refused: .*{expected}"):
         plugins.register_plugin(plugin_fixtures.registering(kind, name, obj), name="bad_plugin")
     assert not plugins.plugin_manager().has_plugin("bad_plugin")
-    assert name not in plugins.registry().items[kind]
+    assert name not in plugins.registry().items.get(kind, {})  # a kind the plugin declared went with it
     # through an entry point: reported and left out by name, the other plugins load
     monkeypatch.setattr(plugin_fixtures, "bad_plugin", plugin_fixtures.registering(kind, name, obj), raising=False)
     _fake_entry_points(

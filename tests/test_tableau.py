@@ -19,6 +19,7 @@ import sdesolve
 from sdesolve import SolveContext, Stepper
 from sdesolve.conformance import PROBLEMS, WEAK_PROBLEMS, SuiteConfig, measure_order
 from sdesolve.conformance.suite import _References
+from sdesolve.counting import CountedCalls
 from sdesolve.reference import brownian_interval
 from sdesolve.steppers.heun import Heun
 from sdesolve.tableau import (
@@ -241,14 +242,9 @@ def test_tableaus_are_checked() -> None:
 
 
 # --- the Lévy area, declared and checked up front ---------------------------------------------------------------
-def _counting_sde() -> tuple[sdesolve.SemilinearSDE, list[int]]:
-    calls: list[int] = []
-
-    def nonlinear(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        calls.append(1)
-        return torch.sin(x)
-
-    return sdesolve.SemilinearSDE(a=-1.0, nonlinear=nonlinear, g=0.5), calls
+def _counting_sde() -> tuple[sdesolve.SemilinearSDE, CountedCalls]:
+    calls = CountedCalls(lambda t, x: torch.sin(x))
+    return sdesolve.SemilinearSDE(a=-1.0, nonlinear=calls, g=0.5), calls
 
 
 def test_needs_levy_area_is_declared() -> None:
@@ -274,18 +270,18 @@ def test_a_path_without_levy_area_is_refused_before_the_first_step(method: Any) 
     assert f"stepper {name!r}" in message
     assert "brownian_interval(ts, x0.shape, seed=..., levy_area=True)" in message
     assert "levy_area_approximation='space-time'" in message
-    assert calls == [] and steps == []  # refused before any N evaluation or step
+    assert calls.nfe == 0 and steps == []  # refused before any N evaluation or step
 
     def increments_only(ta: float, tb: float) -> torch.Tensor:  # a user path that cannot give U
         return plain(ta, tb)
 
     with pytest.raises(TypeError, match="takes no return_U argument"):
         sdesolve.solve(sde, x0, ts, method, bm=increments_only)
-    assert calls == []
+    assert calls.nfe == 0
 
     ok = brownian_interval(ts, (4, 2), seed=0)
     out = sdesolve.solve(sde, x0, ts, method, bm=ok)
-    assert bool(torch.isfinite(out).all()) and len(calls) == 2 * 5
+    assert bool(torch.isfinite(out).all()) and calls.nfe == 2 * 5
 
 
 def test_steppers_that_need_no_levy_area_take_any_path() -> None:

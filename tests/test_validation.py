@@ -81,7 +81,7 @@ def test_unknown_stepper_suggests_close_matches(x0) -> None:
 def test_unknown_stepper_option(x0) -> None:
     with pytest.raises(
         TypeError,
-        match=r"stepper 'randomized_midpoint' got unknown option\(s\) distrib; "
+        match=r"stepper 'randomized_midpoint' got unknown option\(s\) distrib \(did you mean 'distribution'\?\); "
         r"accepted options: distribution",
     ):
         solve(tv_sde(), x0, [0.0, 1.0], "randomized_midpoint", distrib="uniform")

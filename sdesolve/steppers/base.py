@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from sdesolve.coefficients import GridCoefficients
+from sdesolve.counting import CountedCalls
 from sdesolve.noise import Noise
 from sdesolve.problem import SemilinearSDE
 from sdesolve.random import Generators, rand
@@ -45,13 +46,17 @@ class SolveContext:
         self.noise = noise
         self.generator = generator
         self.batch = batch
-        self.nfe = 0
+        self._evaluate = CountedCalls(sde.evaluate)
+
+    @property
+    def nfe(self) -> int:
+        """Evaluations of ``N`` so far."""
+        return self._evaluate.nfe
 
     def nonlinear(self, t: Tensor, x: Tensor) -> Tensor:
         """``N(t, x)`` for per-sample times ``t`` of shape ``(batch,)`` (handed to ``N`` in the problem's
         ``time_layout``); counts one evaluation, checks the output and casts it to ``x``'s dtype."""
-        self.nfe += 1
-        return self.sde.evaluate(t, x)
+        return self._evaluate(t, x)
 
     def time(self, k: int) -> Tensor:
         """``t_k`` for every sample, shape ``(batch,)`` (a view of a device tensor made once)."""

@@ -24,6 +24,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from sdesolve.counting import CountedCalls
 from sdesolve_diffusion.processes import Process
 
 __all__ = ["PREDICTIONS", "ModelAdapter"]
@@ -57,8 +58,13 @@ class ModelAdapter:
         self.model = model
         self.process = process
         self.prediction = prediction
-        self.nfe = 0
+        self._network = CountedCalls(model)
         self.model_dtype = _module_dtype(model)
+
+    @property
+    def nfe(self) -> int:
+        """Network calls so far (:class:`sdesolve.counting.CountedCalls`)."""
+        return self._network.nfe
 
     def _coef(self, t: Tensor, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         t64 = t.to(torch.float64)
@@ -68,12 +74,11 @@ class ModelAdapter:
         return t64, alpha, sigma
 
     def _call(self, t64: Tensor, x: Tensor, alpha: Tensor, sigma: Tensor) -> Tensor:
-        self.nfe += 1
         dtype = self.model_dtype or x.dtype  # the network may run in float16/bfloat16; the state keeps its dtype
         if self.prediction == "edm":
-            out = self.model((x / alpha).to(dtype), (sigma / alpha).reshape(-1).to(dtype))
+            out = self._network((x / alpha).to(dtype), (sigma / alpha).reshape(-1).to(dtype))
         else:
-            out = self.model(x.to(dtype), self.process.model_time(t64).to(dtype))
+            out = self._network(x.to(dtype), self.process.model_time(t64).to(dtype))
         if not isinstance(out, Tensor) or out.shape != x.shape:
             got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
             raise ValueError(f"model(x, t) must return a tensor shaped like x {tuple(x.shape)}, got {got}")

@@ -416,13 +416,13 @@ def _check_names(cfg: RunConfig) -> tuple[Any, Any, Any]:
     if getattr(sampler, "vp_only", False) and not getattr(process, "variance_preserving", True):
         raise ValueError(f"--sampler {cfg.sampler!r} needs a variance-preserving process; {cfg.process!r} is not")
     allowed = set(_CALL_OPTIONS)
-    params = inspect.signature(sampler.run).parameters.values()
-    allowed |= {p.name for p in params if p.kind == p.KEYWORD_ONLY}
-    open_ended = any(p.kind == p.VAR_KEYWORD for p in params)
-    stepper = getattr(sampler, "stepper", None)
-    if open_ended and isinstance(stepper, str) and stepper:  # recipes on a core stepper take its options
-        allowed |= set(lookup("stepper", stepper).options())
-        open_ended = False
+    open_ended = False
+    if callable(getattr(sampler, "options", None)):  # a DiffusionSampler: its own options, a recipe's stepper's too
+        allowed |= set(sampler.options())
+    else:  # another plugin's sampler: what its __call__ names, anything if it takes **options
+        params = inspect.signature(sampler).parameters.values()
+        allowed |= {p.name for p in params if p.kind == p.KEYWORD_ONLY}
+        open_ended = any(p.kind == p.VAR_KEYWORD for p in params)
     unknown = sorted(set(cfg.options) - allowed)
     if unknown and not open_ended:
         raise ValueError(

@@ -1,6 +1,7 @@
 """Hook implementations: the entry point ``[project.entry-points.sdesolve] diffusion = "sdesolve_diffusion.plugin"``.
 
-Reaches sdesolve only through its public API (``hookimpl`` and the registration callbacks).
+Reaches sdesolve only through its public API (``hookimpl`` and the registration callbacks). Declares its own kinds,
+``process`` and ``grid``, with their hook specifications (:mod:`sdesolve_diffusion.hookspecs`).
 """
 
 from __future__ import annotations
@@ -8,9 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from sdesolve import hookimpl
+from sdesolve_diffusion import hookspecs
 from sdesolve_diffusion.grids import GRIDS
 from sdesolve_diffusion.processes import EDM, OU, VE, VP, DiscreteProcess, VPCosine
 from sdesolve_diffusion.samplers import SAMPLERS
+
+
+@hookimpl
+def sdesolve_register_kinds(register: Any) -> None:
+    register("process", hookspecs.sdesolve_register_processes, hookspecs.check_process, "processes")
+    register("grid", hookspecs.sdesolve_register_grids, hookspecs.check_grid)
 
 
 @hookimpl

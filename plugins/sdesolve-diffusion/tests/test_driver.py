@@ -74,7 +74,10 @@ def test_a_step_only_sampler_gets_callback_progress_and_options(monkeypatch) -> 
     assert list(inspect.signature(Minimal().run).parameters) == ["ctx", "x", "scale"]
     y = Minimal()(_model, (3, 2), steps=6, process=vp, seeds=[1, 2, 3], scale=0.5)
     assert not torch.allclose(x, y)
-    with pytest.raises(TypeError, match=r"'minimal_ddim' got unknown option\(s\) scal; accepted options: scale=1.0"):
+    with pytest.raises(
+        TypeError,
+        match=r"'minimal_ddim' got unknown option\(s\) scal \(did you mean 'scale'\?\); accepted options: scale=1.0",
+    ):
         Minimal()(_model, (3, 2), process=vp, scal=0.5)
 
 

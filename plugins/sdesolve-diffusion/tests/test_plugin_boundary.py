@@ -8,7 +8,7 @@ import sdesolve
 
 def test_diffusion_plugin_reaches_the_core_only_through_the_public_api() -> None:
     """sdesolve_diffusion imports only sdesolve's public modules: the package, random, factors, finite, reference,
-    dtypes and report."""
+    dtypes, report, counting and options."""
     import ast
     import pathlib
 
@@ -22,6 +22,8 @@ def test_diffusion_plugin_reaches_the_core_only_through_the_public_api() -> None
         "sdesolve.finite",
         "sdesolve.dtypes",
         "sdesolve.report",
+        "sdesolve.counting",
+        "sdesolve.options",
     }
     root = pathlib.Path(sdesolve_diffusion.__file__).parent
     for path in root.rglob("*.py"):
@@ -31,4 +33,5 @@ def test_diffusion_plugin_reaches_the_core_only_through_the_public_api() -> None
     records = {r.name: r for r in sdesolve.plugin_records()}
     assert records["diffusion"].distribution == "sdesolve-diffusion"
     assert set(records["diffusion"].registers) == {"sampler", "process", "grid", "command"}
+    assert records["diffusion"].kinds == ["process", "grid"]
     assert records["diffusion"].registers["command"] == ["sample"]

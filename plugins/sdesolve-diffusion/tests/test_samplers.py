@@ -11,20 +11,19 @@ from sdesolve_diffusion import ModelAdapter
 import sdesolve
 from sdesolve import registry
 from sdesolve.conformance import fit_order
+from sdesolve.counting import CountedCalls
 from sdesolve.reference import odeint_reference
 
 F64 = torch.float64
 
 
 def _counting(model):
-    calls = {"n": 0}
-
-    def wrapped(x, t):
-        calls["n"] += 1
+    def checked(x, t):
         assert t.shape == (x.shape[0],), "the network must receive one time per sample"
         return model(x, t)
 
-    return wrapped, calls
+    counted = CountedCalls(checked)
+    return counted, counted
 
 
 def _run_everywhere(sampler: str, process: str, dtype: torch.dtype, device: str, mixture2d) -> None:
@@ -41,9 +40,9 @@ def _run_everywhere(sampler: str, process: str, dtype: torch.dtype, device: str,
     x = sdesolve.sample(model, (16, 2), sampler, **kwargs)
     assert x.shape == (16, 2) and x.dtype == dtype and x.device.type == device
     assert torch.isfinite(x).all()
-    assert calls["n"] == 6 * smp.nfe_per_step
+    assert calls.nfe == 6 * smp.nfe_per_step
     x = sdesolve.sample(model, (16, 2), sampler, denoise=True, **kwargs)
-    assert torch.isfinite(x).all() and calls["n"] == 2 * 6 * smp.nfe_per_step + 1
+    assert torch.isfinite(x).all() and calls.nfe == 2 * 6 * smp.nfe_per_step + 1
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
@@ -207,7 +206,9 @@ def test_sampling_errors_are_clear(mixture2d) -> None:
         sdesolve.sample(model, (2, 2), "ddram", grid=[1.0, 0.5, 0.0])
     with pytest.raises(ValueError, match="model\\(x, t\\) must return a tensor shaped like x"):
         sdesolve.sample(lambda x, t: x[:, :1], (2, 2), "ddim")
-    with pytest.raises(TypeError, match=r"unknown option\(s\) etta; accepted options: eta=0.0"):
+    with pytest.raises(
+        TypeError, match=r"unknown option\(s\) etta \(did you mean 'eta'\?\); accepted options: eta=0.0"
+    ):
         sdesolve.sample(model, (2, 2), "ddim", etta=0.5)
 
 

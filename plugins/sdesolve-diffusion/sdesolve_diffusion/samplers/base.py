@@ -18,7 +18,9 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from sdesolve import registry
 from sdesolve.finite import FiniteMonitor, NonFiniteError
+from sdesolve.options import check_options
 from sdesolve.random import check_generators, generators_from_seeds, randn
 from sdesolve_diffusion.adapters import ModelAdapter
 from sdesolve_diffusion.grids import resolve_grid
@@ -77,6 +79,18 @@ class SamplingContext(NamedTuple):
 
 StepResult = tuple[Tensor, Any, Mapping[str, Any] | None]
 _RESERVED = frozenset({"i", "t", "x"})
+
+
+def resolve_process(process: Process | str) -> Process:
+    """A registered process name (``"vp"``, …) or a :class:`Process` object, as a :class:`Process`."""
+    if isinstance(process, str):
+        try:
+            return registry().get("process", process)
+        except KeyError as exc:
+            raise ValueError(f"process: {exc.args[0]}") from None
+    if not isinstance(process, Process):
+        raise TypeError(f"process must be a registered process name or a Process, got {type(process).__name__}")
+    return process
 
 
 class DiffusionSampler:
@@ -151,15 +165,13 @@ class DiffusionSampler:
 
     def check_options(self, options: dict[str, Any]) -> None:
         """Raise a ``TypeError`` listing the accepted options when ``options`` holds an unknown one."""
-        accepted = self.options()
-        unknown = sorted(set(options) - set(accepted))
-        if unknown:
-            raise TypeError(
-                f"sampler {self.name!r} got unknown option(s) {', '.join(unknown)}; accepted options: "
-                f"{', '.join(f'{k}={v!r}' for k, v in accepted.items()) or 'none'} (and for every sampler: steps, "
-                "process, prediction, grid, generator, seeds, callback, progress, device, dtype, grid_options, "
-                "denoise, grad)"
-            )
+        check_options(
+            f"sampler {self.name!r}",
+            options,
+            self.options(),
+            always="for every sampler: steps, process, prediction, grid, generator, seeds, callback, progress, device, "
+            "dtype, grid_options, denoise, grad",
+        )
 
     def __call__(
         self,
@@ -167,7 +179,7 @@ class DiffusionSampler:
         x_T: Tensor | Sequence[int],
         *,
         steps: int = 50,
-        process: Process,
+        process: Process | str,
         prediction: str = "eps",
         grid: Any = None,
         generator: Any = None,
@@ -181,8 +193,7 @@ class DiffusionSampler:
         grad: bool = False,
         **options: Any,
     ) -> Tensor:
-        if not isinstance(process, Process):
-            raise TypeError(f"process must be a registered process name or a Process, got {type(process).__name__}")
+        process = resolve_process(process)
         if self.vp_only and not process.variance_preserving:
             raise ValueError(
                 f"sampler {self.name!r} needs a variance-preserving process (α² + σ² = 1); {process.name!r} is not"

@@ -26,35 +26,13 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from sdesolve import Stepper, get_stepper, solve
+from sdesolve import get_stepper, solve
 from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext
 
 __all__ = ["DDRaM", "DDRaMODE", "EulerMaruyamaSDE", "ExponentialEulerSDE", "SolverSampler"]
 
 _SOLVE_OPTIONS = ("bm", "subdivisions")  # keywords of sdesolve.solve a recipe sampler passes through
 _DERIVED = ("stepper_class", "nfe_per_step", "order", "stochastic")
-
-
-def stepper_named(name: str) -> type[Stepper]:
-    """The stepper class registered as ``name`` (what ``sdesolve.get_stepper(name)`` returns).
-
-    Found among the loaded :class:`sdesolve.Stepper` classes that define ``name`` themselves, and through
-    ``get_stepper`` only when none is loaded yet: a sampler's ``describe()`` runs while the registry is being built
-    (registration checks it), where ``get_stepper`` would start a second build.
-    """
-    found: list[type[Stepper]] = []
-    todo = list(Stepper.__subclasses__())
-    while todo:
-        cls = todo.pop()
-        todo.extend(cls.__subclasses__())
-        if vars(cls).get("name") == name and not inspect.isabstract(cls) and cls not in found:
-            found.append(cls)
-    if not found:
-        return get_stepper(name)  # the stepper modules are not loaded yet: neither is the registry
-    if len(found) > 1:
-        names = ", ".join(f"{c.__module__}.{c.__qualname__}" for c in found)
-        raise LookupError(f"several stepper classes are named {name!r}: {names}")
-    return found[0]
 
 
 class _FromStepper:
@@ -78,7 +56,7 @@ class SolverSampler(DiffusionSampler):
     stepper: ClassVar[str] = ""
     eta: ClassVar[float] = 1.0
     splitting: ClassVar[str] = "relative"
-    stepper_class = _FromStepper(lambda cls: stepper_named(cls.stepper))
+    stepper_class = _FromStepper(lambda cls: get_stepper(cls.stepper))
     nfe_per_step = _FromStepper(lambda cls: cls.stepper_class.nfe_per_step)
     order = _FromStepper(lambda cls: cls.stepper_class.weak_order if cls.eta != 0 else cls.stepper_class.ode_order)
     stochastic = _FromStepper(lambda cls: cls.eta != 0)
