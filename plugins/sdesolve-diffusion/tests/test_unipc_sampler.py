@@ -27,7 +27,7 @@ def test_metadata_comes_from_the_stepper() -> None:
     options = smp.options()
     for name, default in {"order": 2, "variant": "bh2", "corrector": True, "lower_order_final": False}.items():
         assert options[name] == default
-    assert options["clock"] == "log_snr" and options["splitting"] == "data"
+    assert options["clock"] == "log_snr" and options["splitting"] == "data" and smp.default_grid == "logsnr"
 
 
 def test_without_the_corrector_it_is_dpm_solver_pp_2m(mixture2d) -> None:
@@ -35,10 +35,10 @@ def test_without_the_corrector_it_is_dpm_solver_pp_2m(mixture2d) -> None:
     proc = registry().get("process", "vp")
     x_T = torch.randn(32, 2, dtype=F64, generator=torch.Generator().manual_seed(3))
     model = mixture2d.model(proc, "eps")
-    ours = sdesolve.sample(model, x_T, "unipc", steps=12, process="vp", corrector=False)
-    theirs = sdesolve.sample(model, x_T, "dpm_solver_pp_2m", steps=12, process="vp")
+    ours = sdesolve.sample(model, x_T, "unipc", steps=12, process="vp", grid="edm", corrector=False)
+    theirs = sdesolve.sample(model, x_T, "dpm_solver_pp_2m", steps=12, process="vp", grid="edm")
     assert float((ours - theirs).abs().max()) < 1e-12
-    corrected = sdesolve.sample(model, x_T, "unipc", steps=12, process="vp")
+    corrected = sdesolve.sample(model, x_T, "unipc", steps=12, process="vp", grid="edm")
     assert float((corrected - theirs).abs().max()) > 1e-4
 
 

@@ -28,5 +28,5 @@ class UniPCSampler(MultistepSampler):
     name = "unipc"
     stepper = "unipc"
     eta = 0.0
-    default_grid = "edm"
+    default_grid = "logsnr"  # measured best of edm/logsnr/quadratic across vp, edm and the lab problem
     summary = "UniPC: multistep predictor + UniC corrector in log-SNR time (diffusers UniPCMultistepScheduler)"
