@@ -51,8 +51,11 @@ def kdiffusion_sampler(name: str) -> Callable[..., Tensor]:
         grid = sig[:-1] if to_zero else sig
         if grid.numel() < 2:  # a single level then 0: one denoising evaluation
             return model(x, sig[:1].to(x).expand(x.shape[0]), **extra)
-        if getattr(sdesolve.registry().get("sampler", name), "vp_only", False):
-            return _variance_preserving(name, model, x, grid, to_zero, extra, callback, disable, generator, options)
+        internal = _internal_process(sdesolve.registry().get("sampler", name))
+        if internal is not None:
+            return _variance_preserving(
+                name, internal, model, x, grid, to_zero, extra, callback, disable, generator, options
+            )
         process = sdesolve.registry().get("process", "edm")
 
         def denoiser(y: Tensor, sigma: Tensor) -> Tensor:
@@ -91,8 +94,26 @@ def _reporter(
     return report
 
 
+def _internal_process(sampler: Any) -> str | None:
+    """The process a sampler integrates on internally (``None``: k-diffusion's own ``edm``).
+
+    * Li et al.'s samplers need ``α² + σ² = 1``: the OU process (defined for every ``σ > 0``).
+    * Recipes over a core stepper (``ddram``, ``exponential_euler_sde``, ``euler_maruyama_sde``, ...): ``vp``. With
+      their default ``skip`` splitting the exponential ones give the same iterates on every process, but
+      Euler–Maruyama is not an exponential integrator (nor is any stepper on a ``score``/``relative`` splitting a
+      user passes), and on ``vp`` it is 2.4-2.8× more accurate than on ``edm`` at 10-40 NFE
+      (``benchmarks/ddram_low_nfe.py``, docs/benchmarks.md).
+    """
+    if getattr(sampler, "vp_only", False):
+        return "ou"
+    if getattr(sampler, "stepper", None):
+        return "vp"
+    return None
+
+
 def _variance_preserving(
     name: str,
+    internal: str,
     model: Callable[..., Tensor],
     x: Tensor,
     grid: Tensor,
@@ -103,14 +124,14 @@ def _variance_preserving(
     generator: torch.Generator | None,
     options: dict[str, Any],
 ) -> Tensor:
-    """A sampler whose formulas need ``α² + σ² = 1`` (Li et al.'s), run on k-diffusion's ``x = x₀ + σ ε``.
+    """A sampler run internally on the variance-preserving process ``internal`` from k-diffusion's ``x = x₀ + σ ε``.
 
-    The variance-exploding state is the variance-preserving one divided by ``α``: with the OU process
-    (``α = e^{-t}``, ``σ_VE = √(e^{2t} - 1)``, defined for every ``σ_VE > 0``) the grid is ``t = ½ log(1 + σ²)``,
-    the state ``x_VP = α x``, and the denoiser ``D(x_VP / α; σ_VE)`` is the data prediction. The result is divided
-    by ``α`` at the last level again (or is the denoised data when ``sigmas`` ends with 0).
+    The variance-exploding state is the variance-preserving one divided by ``α``: on ``internal`` (OU: ``α = e^{-t}``,
+    ``σ_VE = √(e^{2t} - 1)``; ``vp``: ``σ_VE = √(α^{-2} - 1)``; both defined for every ``σ_VE > 0``) the grid is
+    ``t(σ_VE)``, the state ``x_VP = α x``, and the denoiser ``D(x_VP / α; σ_VE)`` is the data prediction. The result is
+    divided by ``α`` at the last level again (or is the denoised data when ``sigmas`` ends with 0).
     """
-    process = sdesolve.registry().get("process", "ou")
+    process = sdesolve.registry().get("process", internal)
     times = process.t_from_edm_sigma(grid)
     alpha = process.alpha(times)
 
