@@ -64,8 +64,9 @@ def _sample(target, sampler: str, process_name: str, nfe: int, y_T: torch.Tensor
 
 @pytest.mark.parametrize(("sampler", "bound"), [("ddram", 0.35), ("ddram_ode", 0.2)])
 def test_ddram_is_stable_at_10_nfe(target, start, quantiles, sampler, bound) -> None:
-    """Measured here W1 0.22 (ddram) and 0.092 (ddram_ode); the relative score gave 0.93 and 0.54 on vp."""
-    y = _sample(target, sampler, "vp", 10, start)
+    """Measured here W1 0.22 (ddram) and 0.092 (ddram_ode) with the skip splitting (ddram_ode's default, ddram's
+    recommendation at ≤ 20 NFE); the relative score gave 0.93 and 0.54 on vp."""
+    y = _sample(target, sampler, "vp", 10, start, splitting="skip")
     assert float(y.abs().max()) < 4.0  # the data lie within ±2.4; the relative score reached |x| ≈ 40-3000
     assert _w1(y, quantiles) < bound
 
@@ -74,14 +75,18 @@ def test_ddram_is_stable_at_10_nfe(target, start, quantiles, sampler, bound) -> 
 def test_ddram_gives_the_same_samples_on_every_process(target, start, sampler) -> None:
     """The skip splitting's closed forms make the iterates in x/α process-invariant on a common σ/α grid (the relative
     score made edm and ve 2-8× worse than vp)."""
-    ref = _sample(target, sampler, "vp", 20, start[:2000])
+    ref = _sample(target, sampler, "vp", 20, start[:2000], splitting="skip")
     for name in ("edm", "ve", "ou"):
-        torch.testing.assert_close(_sample(target, sampler, name, 20, start[:2000]), ref, rtol=0, atol=1e-8)
+        got = _sample(target, sampler, name, 20, start[:2000], splitting="skip")
+        torch.testing.assert_close(got, ref, rtol=0, atol=1e-8)
 
 
-def test_sde_samplers_on_edm_within_a_factor_of_vp(target, start, quantiles) -> None:
-    errors = {p: _w1(_sample(target, "ddram", p, 40, start), quantiles) for p in ("vp", "edm")}
-    assert errors["edm"] < 1.2 * errors["vp"], errors
+def test_ddram_samplers_on_edm_within_a_factor_of_vp(target, start, quantiles) -> None:
+    """With their defaults: ddram_ode (skip) is the same on edm; ddram with skip too (its default relative score is
+    4-5× worse on edm than on vp, see docs/samplers/ddram.md)."""
+    for sampler, options in (("ddram_ode", {}), ("ddram", {"splitting": "skip"})):
+        errors = {p: _w1(_sample(target, sampler, p, 40, start, **options), quantiles) for p in ("vp", "edm")}
+        assert errors["edm"] < 1.2 * errors["vp"], (sampler, errors)
 
 
 @pytest.mark.parametrize("sampler", ["ddram", "euler_maruyama_sde", "exponential_euler_sde"])
