@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
+# before torch is imported (importing sdesolve imports it): OpenMP threads must not spin-wait for a core another
+# process holds on a shared machine (see sdesolve/threads.py); a value set by the user is kept
+if "torch" not in __import__("sys").modules:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import pytest
 import torch
 

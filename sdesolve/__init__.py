@@ -8,6 +8,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from sdesolve import threads as _threads
+
+if _threads.is_command_line():  # before torch is imported: OpenMP reads its wait policy once (sdesolve.threads)
+    _threads.passive_wait_by_default()
+
 from sdesolve.factors import ClosedForm, ConstantFactor, IntegratingFactor
 from sdesolve.finite import NonFiniteError
 from sdesolve.hookspecs import hookimpl, hookspec

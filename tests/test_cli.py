@@ -154,9 +154,13 @@ def test_plugins_command_survives_a_plugin_calling_sys_exit(capsys, fresh_plugin
     with pytest.warns(RuntimeWarning):
         code, out, _ = _run(capsys, "plugins")
     assert code == 0
-    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith(("exiting", "dup"))}
-    assert "ERROR: failed to import 'sdesolve_exiting_cli_xyz': SystemExit: bye" in rows["exiting"]
-    assert "steppers: euler_copy" in rows["dup"] and "PARTLY LEFT OUT" in rows["dup"] and "'heun'" in rows["dup"]
+    table, details = out.split("\n\n", 1)
+    rows = {line.split()[0]: line for line in table.splitlines() if line.startswith(("exiting", "dup"))}
+    assert "ERROR (below)" in rows["exiting"]
+    assert "stepper: euler_copy" in rows["dup"] and "PARTLY LEFT OUT" in rows["dup"]
+    below = {block.split("\n", 1)[0]: block.replace("\n    ", " ") for block in details.strip().split("\n\n")}
+    assert "ERROR: failed to import 'sdesolve_exiting_cli_xyz': SystemExit: bye" in below["exiting"]
+    assert "'heun'" in below["dup"]
 
 
 def test_console_script_and_module_entry_point() -> None:
@@ -236,3 +240,66 @@ def test_the_core_commands_come_from_a_built_in_plugin() -> None:
     assert "sdesolve.cli" in plugins.DEFAULT_PLUGINS
     steppers = [m for m in plugins.DEFAULT_PLUGINS if m.startswith("sdesolve.steppers.")]
     assert steppers == sorted(steppers) and "sdesolve.steppers.base" not in steppers
+
+
+def test_plugins_table_stays_readable_in_a_terminal(capsys, fresh_plugins, monkeypatch) -> None:
+    """Regression: a plugin registering many names made rows ~400 characters wide; long lists go below the table,
+    wrapped, with any error in full."""
+    from importlib import metadata
+
+    eps = [
+        metadata.EntryPoint("good", "tests.plugin_fixtures:good", "sdesolve"),
+        metadata.EntryPoint("dup", "tests.plugin_fixtures:heun_and_more", "sdesolve"),
+    ]
+    monkeypatch.setattr(plugins, "_entry_points", lambda: eps)
+    with pytest.warns(RuntimeWarning):
+        code, out, _ = _run(capsys, "plugins")
+    assert code == 0
+    assert max(len(line.rstrip()) for line in out.splitlines()) <= 140
+    assert "PARTLY LEFT OUT (below)" in out and "stepper 'heun' is registered by both" in out.replace("\n    ", " ")
+
+
+def test_threads_option_sets_torch_threads_and_refuses_nonsense(capsys) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert main(["--threads", "1", "list", "--json"]) == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    capsys.readouterr()
+    for bad in ("0", "-2", "two"):
+        with pytest.raises(SystemExit) as exc:
+            main(["--threads", bad, "list"])
+        assert exc.value.code == 2
+        assert "--threads: expected a positive integer" in capsys.readouterr().err
+
+
+def test_the_command_sets_a_passive_openmp_wait_policy_before_torch_starts(tmp_path) -> None:
+    """Regression: spinning OpenMP threads made runs 17x slower on a busy 2-core machine; the command (not a
+    library import) sets OMP_WAIT_POLICY=PASSIVE before torch is imported, and keeps a value the user set."""
+    import os
+
+    probe = "import os, sys; sys.argv = ['sdesolve']; import sdesolve; print(os.environ.get('OMP_WAIT_POLICY'))"
+    library = "import os, sdesolve; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    run = lambda code, **extra: subprocess.run(  # noqa: E731
+        [sys.executable, "-c", code], env={**env, **extra}, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert run(probe) == "PASSIVE"
+    assert run(probe, OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
+    assert run(library) == "None"
+    out = subprocess.run(
+        [sys.executable, "-m", "sdesolve", "--help"], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert "OMP_WAIT_POLICY=PASSIVE" in out and "--threads N" in out
+
+
+def test_verify_shows_progress_on_stderr_unless_quiet() -> None:
+    args = ["-m", "sdesolve", "verify", "--quick", "--stepper", "heun", "--kind", "ode"]
+    args += ["--problem", "linear_closed_form"]
+    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True)
+    assert "[0/1] measuring heun" in out.stderr and "status" in out.stdout
+    quiet = subprocess.run([sys.executable, *args, "--quiet"], capture_output=True, text=True, check=True)
+    assert quiet.stderr == ""

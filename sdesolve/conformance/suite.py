@@ -23,6 +23,7 @@ raises (an ``ERROR`` result carrying the message; the other steppers are still m
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -349,8 +350,11 @@ def run_conformance(
     problems: list[str] | None = None,
     seed: int = 0,
     kinds: list[str] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> list[OrderResult]:
     """Measure the ODE order (every stepper) and the strong and weak orders (steppers supporting noise).
+
+    ``progress(done, total, label)`` is called before each measurement (``label``: stepper, order, problem).
 
     ``steppers`` defaults to every registered stepper, so a third-party plugin is checked like a built-in.
     ``problems`` selects among :data:`PROBLEMS` (ODE and strong) and :data:`WEAK_PROBLEMS` (weak; default: the
@@ -377,20 +381,24 @@ def run_conformance(
         chosen = list(PROBLEMS.values())
         weak = [WEAK_PROBLEMS[p] for p in config.weak_problems]
     refs = _References(config)
-    results = []
+    jobs: list[tuple[str, Any, Problem | WeakProblem, str]] = []
     for name in names:
         cls = table[name]
         noise = bool(getattr(cls, "supports_noise", False))
-        jobs: list[tuple[Problem | WeakProblem, str]] = []
         for problem in chosen:
-            jobs += [(problem, kind) for kind in ("ode", "strong") if kind in kinds and (kind == "ode" or noise)]
+            jobs += [(name, cls, problem, k) for k in ("ode", "strong") if k in kinds and (k == "ode" or noise)]
         if "weak" in kinds and noise:
-            jobs += [(problem, "weak") for problem in weak]
-        for problem, kind in jobs:
-            try:
-                results.append(measure_order(cls, problem, kind, config, refs))
-            except BaseException as exc:  # one broken stepper is one ERROR row, not the end of the run
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
-                results.append(_errored(name, cls, problem.name, kind, exc, config))
+            jobs += [(name, cls, problem, "weak") for problem in weak]
+    results = []
+    for done, (name, cls, problem, kind) in enumerate(jobs):
+        if progress is not None:
+            progress(done, len(jobs), f"{name} {kind} {problem.name}")
+        try:
+            results.append(measure_order(cls, problem, kind, config, refs))
+        except BaseException as exc:  # one broken stepper is one ERROR row, not the end of the run
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            results.append(_errored(name, cls, problem.name, kind, exc, config))
+    if progress is not None:
+        progress(len(jobs), len(jobs), "done")
     return results
