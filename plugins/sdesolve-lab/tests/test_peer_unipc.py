@@ -3,7 +3,7 @@
 Float64 throughout: our ``discrete`` process is built from the scheduler's ``alphas_cumprod`` (cast to float64) and the
 scheduler's noise levels are replaced by ours at the same timesteps, so both integrate the same ODE on the same
 grid; the grid stops at the first training timestep (σ > 0, diffusers' ``final_sigmas_type="sigma_min"``) because
-our sampler solves in ``log(σ/α)``. Measured differences are ~1e-15 on samples of unit scale.
+our sampler solves in ``λ = log(α/σ)``. Measured differences: 6.7e-16 to 2.1e-14 on samples of unit scale.
 """
 
 from __future__ import annotations
