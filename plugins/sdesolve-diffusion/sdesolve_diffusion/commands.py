@@ -51,15 +51,28 @@ def configure_sample(p: argparse.ArgumentParser) -> None:
         required=True,
         help="number of samples (spell it --num-samples under torchrun, whose parser claims --n)",
     )
-    p.add_argument("--batch", type=int, default=64, help="samples per batch (and per shard)")
-    p.add_argument("--sampler", default="ddram")
-    p.add_argument("--process", default="vp")
-    p.add_argument("--prediction", default="eps")
-    p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--seed", type=int, default=0, help="sample i depends on (seed, i) only")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--dtype", default="float32", choices=sorted(DTYPES))
-    p.add_argument("--option", action="append", type=_option, help="sampler option key=value (repeatable)")
+    p.add_argument("--batch", type=int, default=64, help="samples per batch (and per shard) (default: 64)")
+    p.add_argument("--sampler", default="ddram", help="a registered sampler, see `sdesolve list` (default: ddram)")
+    p.add_argument(
+        "--process",
+        default="vp",
+        help="the noising process the model was trained with, e.g. vp, ve, edm, discrete (default: vp)",
+    )
+    p.add_argument(
+        "--prediction", default="eps", help="what the model predicts: eps, x0, v, score or edm (default: eps)"
+    )
+    p.add_argument(
+        "--steps", type=int, default=50, help="sampler steps; NFE = steps x the sampler's NFE per step (default: 50)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="sample i depends on (seed, i) only (default: 0)")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1 (default: cpu)")
+    p.add_argument("--dtype", default="float32", choices=sorted(DTYPES), help="solver state dtype (default: float32)")
+    p.add_argument(
+        "--option",
+        action="append",
+        type=_option,
+        help="sampler option key=value, value parsed as JSON when it can be, e.g. eta=0.5 (repeatable)",
+    )
     p.add_argument("--out", required=True, help="output folder (locked while a run writes to it)")
     p.add_argument("--resume", action="store_true", help="continue a killed run in --out (same configuration)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
