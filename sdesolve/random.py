@@ -147,31 +147,50 @@ class SeedStreams:
             self._offsets[(count, device)] = offsets
         return offsets
 
+    def _next_draw_keys(self, device: torch.device) -> Tensor:
+        j = self.draws
+        self.draws += 1
+        return _mix_(self._device_keys(device) + _signed((j + 1) * _GAMMA))
+
     def words(self, count: int, device: torch.device | str) -> Tensor:
         """The next draw: ``(len(seeds), count)`` random 64-bit words (int64) on ``device``."""
         device = torch.device(device)
-        j = self.draws
-        self.draws += 1
-        draw_keys = _mix_(self._device_keys(device) + _signed((j + 1) * _GAMMA))
-        z = draw_keys[:, None] + self._element_offsets(count, device)
-        return _mix_(z)
+        draw_keys = self._next_draw_keys(device)
+        return _mix_(draw_keys[:, None] + self._element_offsets(count, device))
 
     def uniform(self, count: int, device: torch.device | str) -> Tensor:
         """The next draw as ``(len(seeds), count)`` float64 uniforms on ``[0, 1)`` (53 random bits each)."""
         return (self.words(count, device) >> 11).to(DRAW_DTYPE).mul_(2.0**-53).add_(0.5)
 
-    def normal(self, count: int, device: torch.device | str) -> Tensor:
-        """The next draw as ``(len(seeds), count)`` float64 standard normals (Box–Muller on word pairs)."""
-        pairs = (count + 1) // 2
-        # v = word >> 11 (arithmetic) is uniform on the integers [-2**52, 2**52): u = v·2⁻⁵³ + ½ is the 53-bit uniform
-        v = (self.words(2 * pairs, device) >> 11).to(DRAW_DTYPE)
-        radius, angle = v[:, :pairs], v[:, pairs:]
-        radius.mul_(-(2.0**-53)).add_(0.5).log_().mul_(-2.0).sqrt_()  # √(-2 log(1 - u)), 1 - u ∈ (0, 1]: ≤ 8.6
-        angle.mul_(2.0 * math.pi * 2.0**-53)  # 2π(u - ½): a uniform angle on [-π, π)
-        sine = torch.sin(angle)
-        angle.cos_().mul_(radius)
-        radius.mul_(sine)
-        return v if 2 * pairs == count else v[:, :count]  # (r sin θ for the first P elements, then r cos θ)
+    def normal(self, count: int, device: torch.device | str, dtype: torch.dtype = DRAW_DTYPE) -> Tensor:
+        """The next draw as ``(len(seeds), count)`` standard normals (Box–Muller on word pairs, in float64), cast to
+        ``dtype``.
+
+        Radius and angle words are handled as two contiguous blocks (transcendental functions on strided halves
+        run at half speed), and on the CPU the batch is processed in blocks of rows of about ``_CPU_BLOCK`` words so
+        that the temporaries stay in cache (a 256×3×64×64 draw is 3 million words); the numbers do not depend on
+        the blocks.
+        """
+        device = torch.device(device)
+        batch, pairs = len(self.seeds), (count + 1) // 2
+        draw_keys = self._next_draw_keys(device)[:, None]
+        offsets = self._element_offsets(2 * pairs, device)
+        out = torch.empty(batch, 2 * pairs, dtype=dtype, device=device)
+        rows = batch if device.type != "cpu" else max(1, _CPU_BLOCK // (2 * pairs))
+        for start in range(0, batch, rows):
+            keys = draw_keys[start : start + rows]
+            # word >> 11 (arithmetic) is uniform on the integers [-2**52, 2**52): u = v·2⁻⁵³ + ½ is the 53-bit uniform
+            radius = (_mix_(keys + offsets[:pairs]) >> 11).to(DRAW_DTYPE)
+            angle = (_mix_(keys + offsets[pairs:]) >> 11).to(DRAW_DTYPE)
+            radius.mul_(-(2.0**-53)).add_(0.5).log_().mul_(-2.0).sqrt_()  # √(-2 log(1 - u)), 1 - u ∈ (0, 1]: ≤ 8.6
+            angle.mul_(2.0 * math.pi * 2.0**-53)  # 2π(u - ½): a uniform angle on [-π, π)
+            block = out[start : start + rows]
+            block[:, :pairs].copy_(torch.sin(angle).mul_(radius))  # elements e < P: r sin θ
+            block[:, pairs:].copy_(angle.cos_().mul_(radius))  # elements P + e: r cos θ
+        return out if 2 * pairs == count else out[:, :count]
+
+
+_CPU_BLOCK = 1 << 17  # numbers per block of the CPU transforms (1 MiB of float64 or int64; a multiple of 16)
 
 
 Generators = torch.Generator | Sequence[torch.Generator] | SeedStreams | None
@@ -190,7 +209,7 @@ def randn(shape: Sequence[int], generator: Generators, device: torch.device, dty
         if not shape or shape[0] != len(generator):
             raise ValueError(f"a draw of shape {shape} from {len(generator)} seed streams: the batch must match")
         count = math.prod(shape[1:])
-        return generator.normal(count, device).reshape(shape).to(dtype=dtype)
+        return generator.normal(count, device, dtype).reshape(shape)
     where = _where(generator, device)
     if generator is None or isinstance(generator, torch.Generator):
         if where.type == "cpu":
@@ -234,7 +253,9 @@ def _cpu_randn(shape: tuple[int, ...], generator: torch.Generator | None, dtype:
     full = n - n % 16
     u = torch.rand(n if full == n else n + 16, generator=generator, dtype=DRAW_DTYPE)
     out = torch.empty(n, dtype=dtype)
-    _box_muller_16(u[:full], out[:full])
+    for start in range(0, full, _CPU_BLOCK):  # blocks of _CPU_BLOCK numbers: the temporaries stay in cache
+        stop = min(start + _CPU_BLOCK, full)
+        _box_muller_16(u[start:stop], out[start:stop])
     if full != n:
         tail = torch.empty(16, dtype=dtype)
         _box_muller_16(u[n:], tail)

@@ -174,6 +174,7 @@ def test_solve_with_seed_streams_is_batch_invariant(method: str) -> None:
         torch.testing.assert_close(batched[i : i + 1], alone, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.gpu
 @cuda
 def test_cuda_draws_the_same_integers_and_normals_to_round_off() -> None:
     seeds = list(range(0, 2**64 - 1, 2**54 + 12345))[:300]

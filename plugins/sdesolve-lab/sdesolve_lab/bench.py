@@ -19,10 +19,11 @@ from sdesolve_diffusion.targets import GaussianMixture
 
 import sdesolve
 from sdesolve import SemilinearSDE
+from sdesolve.random import seed_streams
 from sdesolve.report import table
 from sdesolve_lab.peers import load_kdiffusion_sampling
 
-__all__ = ["bench", "format_bench"]
+__all__ = ["MixtureProblem", "bench", "format_bench"]
 
 
 def _interleaved(jobs: dict[str, Callable[[], Any]], repeats: int, sync: Callable[[], None]) -> dict[str, float]:
@@ -59,57 +60,76 @@ def bench(
             torch.set_flush_denormal(False)
 
 
+class MixtureProblem:
+    """The benchmark problem: the reverse SDE (and probability-flow ODE) of an 8-component isotropic Gaussian mixture
+    under the DDPM linear table, in the score splitting, ``steps`` uniform steps from t = 1000 to 1, and the budget.
+
+    ``budget()`` is the floor: the score at exactly the inputs of one Euler–Maruyama trajectory (recorded once: score
+    costs depend on the values, e.g. through denormals) plus one normal draw per step in the working dtype.
+    """
+
+    def __init__(self, batch: int, dim: int, steps: int, device: torch.device, dtype: torch.dtype) -> None:
+        gen = torch.Generator().manual_seed(0)
+        self.target = GaussianMixture(
+            2 * torch.randn(8, dim, generator=gen, dtype=torch.float64) / dim**0.5,
+            torch.full((8,), 0.1, dtype=torch.float64),
+        )
+        self.process = process = DiscreteProcess.linear()
+        self.device, self.dtype = device, dtype
+        self.x_T = torch.randn(batch, dim, generator=gen).to(device=device, dtype=dtype)
+        self.times = torch.linspace(1000.0, 1.0, steps + 1, dtype=torch.float64)
+        f = process.dlog_alpha
+        # the reverse SDE / probability-flow ODE in the score splitting, as every peer integrates them; score(t, x)
+        # takes one time per sample, shape (batch,)
+        self.sde = self.with_score(self.score)
+        self.ode = SemilinearSDE(a=f, b=lambda t: -0.5 * process.g2(t), nonlinear=self.score, time_layout="batch")
+        self.inputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+        recorder = self.with_score(lambda t, x: self.inputs.append((t.clone(), x.clone())) or self.score(t, x))
+        sdesolve.solve(recorder, self.x_T, self.times, "euler_maruyama")
+
+    def score(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        t64 = t.to(torch.float64)
+        return self.target.noised_score(self.process.alpha(t64), self.process.sigma(t64), x)
+
+    def with_score(self, score: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> SemilinearSDE:
+        process = self.process
+        return SemilinearSDE(
+            a=process.dlog_alpha,
+            b=lambda t: -process.g2(t),
+            g=lambda t: torch.sqrt(process.g2(t)),
+            nonlinear=score,
+            time_layout="batch",
+        )
+
+    def budget(self) -> None:
+        for t, x in self.inputs:
+            self.score(t, x)
+            torch.randn(x.shape, device=self.device, dtype=self.dtype)
+
+
 def _bench(
     batch: int, dim: int, steps: int, device: str, repeats: int, dtype: torch.dtype, compile: bool
 ) -> dict[str, Any]:
     dev = torch.device(device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    gen = torch.Generator().manual_seed(0)
-    target = GaussianMixture(
-        2 * torch.randn(8, dim, generator=gen, dtype=torch.float64) / dim**0.5,
-        torch.full((8,), 0.1, dtype=torch.float64),
-    )
-    process = DiscreteProcess.linear()
+    prob = MixtureProblem(batch, dim, steps, dev, dtype)
+    process, x_T, times, score, inputs = prob.process, prob.x_T, prob.times, prob.score, prob.inputs
+    sde, ode = prob.sde, prob.ode
     alpha_T = process.alpha(torch.tensor(1000.0, dtype=torch.float64))
-    x_T = torch.randn(batch, dim, generator=gen).to(device=dev, dtype=dtype)
-    times = torch.linspace(1000.0, 1.0, steps + 1, dtype=torch.float64)
-
-    def score(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        t64 = t.to(torch.float64)
-        return target.noised_score(process.alpha(t64), process.sigma(t64), x)
+    f = process.dlog_alpha
 
     def eps_model(x: torch.Tensor, t_model: torch.Tensor) -> torch.Tensor:
         t = process.time_from_model(t_model.to(torch.float64))
         return -process.sigma(t).to(x.dtype)[:, None] * score(t, x)
 
-    # the reverse SDE / probability-flow ODE in the score splitting, as every peer integrates them
-    f = process.dlog_alpha
-    # score(t, x) takes one time per sample, shape (batch,)
-    sde = SemilinearSDE(
-        a=f, b=lambda t: -process.g2(t), g=lambda t: torch.sqrt(process.g2(t)), nonlinear=score, time_layout="batch"
-    )
-    ode = SemilinearSDE(a=f, b=lambda t: -0.5 * process.g2(t), nonlinear=score, time_layout="batch")
     jobs: dict[str, Callable[[], Any]] = {}
-
-    # The floor: the score at exactly the inputs a solver sees (recorded along one trajectory: score costs depend
-    # on the values, e.g. through denormals), plus one normal draw per step.
-    inputs: list[tuple[torch.Tensor, torch.Tensor]] = []
-    recorder = SemilinearSDE(
-        a=f,
-        b=lambda t: -process.g2(t),
-        g=lambda t: torch.sqrt(process.g2(t)),
-        nonlinear=lambda t, x: inputs.append((t.clone(), x.clone())) or score(t, x),
-        time_layout="batch",
-    )
-    sdesolve.solve(recorder, x_T, times, "euler_maruyama")
-
-    def budget() -> None:
-        for t, x in inputs:
-            score(t, x)
-            torch.randn(x.shape, device=dev, dtype=dtype)
-
+    budget = prob.budget
     jobs["budget (score + randn only)"] = budget
     jobs["sdesolve euler_maruyama (SDE)"] = lambda: sdesolve.solve(sde, x_T, times, "euler_maruyama")
+    seeds = list(range(batch))
+    jobs["sdesolve euler_maruyama (SDE), per-sample seeds"] = lambda: sdesolve.solve(
+        sde, x_T, times, "euler_maruyama", generator=seed_streams(seeds)
+    )
     jobs["sdesolve exponential_euler (SDE)"] = lambda: sdesolve.solve(sde, x_T, times, "exponential_euler")
 
     import torchsde
@@ -218,6 +238,7 @@ def format_bench(result: dict[str, Any]) -> str:
         ("sdesolve ddim", "k-diffusion sample_euler (= DDIM)"),
         ("sdesolve ddim", "diffusers DDIMScheduler loop"),
         ("sdesolve euler_maruyama (SDE), torch.compile(score)", "sdesolve euler_maruyama (SDE)"),
+        ("sdesolve euler_maruyama (SDE)", "sdesolve euler_maruyama (SDE), per-sample seeds"),
     ]
     lines.append("")
     for ours, theirs in pairs:

@@ -1,0 +1,181 @@
+"""Per-sample seeds and solve-loop overhead, side by side in one run (issue 11, goals 6 and 7).
+
+Every part runs its rows interleaved (each round runs every row once, in turn, so the slow phases of a shared
+machine hit all rows alike) and reports the best of ``--repeats`` rounds.
+
+    python benchmarks/seeded_noise.py            # all parts
+    python benchmarks/seeded_noise.py sample     # goal 6: sample(..., "ddpm"): one generator, seeds, generator lists
+    python benchmarks/seeded_noise.py draw       # one draw: torch.randn vs SeedStreams (and the Philox alternative)
+    python benchmarks/seeded_noise.py loop       # goal 7: Euler–Maruyama through solve against the score + RNG budget
+
+Goal 6 problem: B = 2048, d = 64, 50 ``ddpm`` steps on the default process, a cheap ε-model (``0.1 · x``), float32.
+Goal 7 problem: ``sdesolve bench``'s (an 8-component Gaussian-mixture score, B = 4096, d = 64, 100 steps, float32,
+denormals flushed); the budget is the score at the inputs of one Euler–Maruyama trajectory plus one float32
+``torch.randn`` per step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+import sdesolve
+from sdesolve.random import SeedStreams, randn
+
+
+def interleaved(
+    jobs: dict[str, Callable[[], Any]], repeats: int, sync: Callable[[], None]
+) -> dict[str, tuple[float, float]]:
+    """Best wall-clock and best CPU (process) time of each job over ``repeats`` interleaved rounds. On a shared
+    machine the CPU time of a single-threaded run is the steadier figure (time slices lost to other processes do
+    not count); the wall time is what a user waits."""
+    best = {name: (math.inf, math.inf) for name in jobs}
+    for _ in range(repeats):
+        for name, fn in jobs.items():
+            sync()
+            wall, cpu = time.perf_counter(), time.process_time()
+            fn()
+            sync()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+    return best
+
+
+def show(title: str, best: dict[str, tuple[float, float]], reference: str) -> None:
+    print(f"\n{title}")
+    width = max(map(len, best))
+    ref_wall, ref_cpu = best[reference]
+    print(f"  {'':<{width}}  {'wall s':>8}  {'× ref':>6}  {'CPU s':>8}  {'× ref':>6}   (ref: {reference})")
+    for name, (wall, cpu) in best.items():
+        print(f"  {name:<{width}}  {wall:8.4f}  {wall / ref_wall:6.2f}  {cpu:8.4f}  {cpu / ref_cpu:6.2f}")
+
+
+def part_sample(args: argparse.Namespace, sync: Callable[[], None]) -> None:
+    batch, dim, steps = args.batch, args.dim, args.steps
+    device = torch.device(args.device)
+    seeds = list(range(batch))
+
+    def model(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return 0.1 * x
+
+    def run(**kw: Any) -> torch.Tensor:
+        return sdesolve.sample(model, (batch, dim), "ddpm", steps=steps, device=device, **kw)
+
+    jobs = {
+        "one torch.Generator": lambda: run(generator=torch.Generator().manual_seed(0)),
+        "seeds=... (SeedStreams)": lambda: run(seeds=seeds),
+        "generator=SeedStreams(seeds)": lambda: run(generator=SeedStreams(seeds)),
+    }
+    if not args.skip_lists:
+        jobs["one torch.Generator per sample (former scheme)"] = lambda: run(
+            generator=[torch.Generator().manual_seed(s) for s in seeds]
+        )
+    best = interleaved(jobs, args.repeats, sync)
+    title = f"sample(model, ({batch}, {dim}), 'ddpm', steps={steps}) on {device}, cheap model"
+    show(title, best, "one torch.Generator")
+
+
+def philox_words(keys: torch.Tensor, blocks: int) -> torch.Tensor:
+    """Philox4x32-10 (Salmon et al. 2011) with torch int64 operations: ``blocks`` counters per key, 4 words each.
+
+    Checked against the Random123 known-answer vectors in :func:`check_philox`."""
+    mask = 0xFFFFFFFF
+    counter = torch.arange(blocks, dtype=torch.int64, device=keys.device)
+    lo = counter.expand(keys.shape[0], blocks)
+    x0, x1, x2, x3 = lo & mask, torch.zeros_like(lo), torch.zeros_like(lo), torch.zeros_like(lo)
+    k0, k1 = (keys & mask)[:, None], ((keys >> 32) & mask)[:, None]
+    for _ in range(10):
+        p0, p1 = x0 * 0xD2511F53, x2 * 0xCD9E8D57
+        x0, x1, x2, x3 = ((p1 >> 32) & mask) ^ x1 ^ k0, p1 & mask, ((p0 >> 32) & mask) ^ x3 ^ k1, p0 & mask
+        k0, k1 = (k0 + 0x9E3779B9) & mask, (k1 + 0xBB67AE85) & mask
+    return torch.stack([x0, x1, x2, x3], dim=-1)
+
+
+def check_philox() -> None:
+    """Random123's kat_vectors for philox4x32_10: counter 0, key 0 → 6627e8d5 e169c58d bc57ac4c 9b00dbd8."""
+    out = philox_words(torch.zeros(1, dtype=torch.int64), 1)[0, 0].tolist()
+    assert out == [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8], [hex(v) for v in out]
+
+
+def _draw_jobs(shape: tuple[int, ...], device: torch.device) -> dict[str, Callable[[], Any]]:
+    n = math.prod(shape[1:])
+    gen = torch.Generator(device=device).manual_seed(0)
+    streams = SeedStreams(range(shape[0]))
+    keys = torch.arange(shape[0], dtype=torch.int64, device=device)
+    return {
+        "torch.randn float32 (no dtype invariance)": lambda: torch.randn(shape, generator=gen, device=device),
+        "torch.randn float64 → float32": lambda: torch.randn(
+            shape, generator=gen, device=device, dtype=torch.float64
+        ).float(),
+        "sdesolve randn, one generator": lambda: randn(shape, gen, device, torch.float32),
+        "sdesolve randn, SeedStreams": lambda: randn(shape, streams, device, torch.float32),
+        "SeedStreams words only (SplitMix64)": lambda: streams.words(2 * ((n + 1) // 2), device),
+        "Philox4x32-10 words only (same bits)": lambda: philox_words(keys, (n + 1) // 2),
+    }
+
+
+def part_draw(args: argparse.Namespace, sync: Callable[[], None]) -> None:
+    device = torch.device(args.device)
+    check_philox()
+    for shape in [(args.batch, args.dim), (256, 3, 64, 64)]:
+        best = interleaved(_draw_jobs(shape, device), args.repeats, sync)
+        show(f"one draw of {shape} on {device}", best, "sdesolve randn, one generator")
+
+
+def part_loop(args: argparse.Namespace, sync: Callable[[], None]) -> None:
+    from sdesolve_lab.bench import MixtureProblem
+
+    device = torch.device(args.device)
+    batch, steps = args.loop_batch, args.loop_steps
+    flushed = torch.set_flush_denormal(True)
+    try:
+        prob = MixtureProblem(batch, args.dim, steps, device, torch.float32)
+        seeds = list(range(batch))
+
+        def solve(**kw: Any) -> Any:
+            return sdesolve.solve(prob.sde, prob.x_T, prob.times, "euler_maruyama", **kw)
+
+        jobs = {
+            "budget (score + randn only)": prob.budget,
+            "euler_maruyama, one generator": lambda: solve(generator=torch.Generator(device=device).manual_seed(0)),
+            "euler_maruyama, default generator": solve,
+            "euler_maruyama, check_finite=False": lambda: solve(check_finite=False),
+            "euler_maruyama, per-sample seeds": lambda: solve(generator=SeedStreams(seeds)),
+        }
+        best = interleaved(jobs, args.repeats, sync)
+    finally:
+        if flushed:
+            torch.set_flush_denormal(False)
+    show(f"solve(..., 'euler_maruyama'), B={batch}, d={args.dim}, {steps} steps, float32 on {device}", best, "budget")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("parts", nargs="*", default=["sample", "draw", "loop"], choices=["sample", "draw", "loop"])
+    parser.add_argument("--batch", type=int, default=2048)
+    parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--loop-batch", type=int, default=4096)
+    parser.add_argument("--loop-steps", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--skip-lists", action="store_true", help="leave out the one-generator-per-sample row")
+    args = parser.parse_args()
+    sync = torch.cuda.synchronize if torch.device(args.device).type == "cuda" else (lambda: None)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), OMP_NUM_THREADS="
+        f"{os.environ.get('OMP_NUM_THREADS')}, cpu capability {torch.backends.cpu.get_cpu_capability()}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    for part in args.parts:
+        {"sample": part_sample, "draw": part_draw, "loop": part_loop}[part](args, sync)
+
+
+if __name__ == "__main__":
+    main()
