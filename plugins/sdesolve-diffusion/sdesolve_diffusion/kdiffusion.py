@@ -98,10 +98,10 @@ def _internal_process(sampler: Any) -> str | None:
     """The process a sampler integrates on internally (``None``: k-diffusion's own ``edm``).
 
     * Li et al.'s samplers need ``α² + σ² = 1``: the OU process (defined for every ``σ > 0``).
-    * Recipes over a core stepper (``ddram``, ``exponential_euler_sde``, ``euler_maruyama_sde``, ...): ``vp``. With
-      their default ``skip`` splitting the exponential ones give the same iterates on every process, but
-      Euler–Maruyama is not an exponential integrator (nor is any stepper on a ``score``/``relative`` splitting a
-      user passes), and on ``vp`` it is 2.4-2.8× more accurate than on ``edm`` at 10-40 NFE
+    * Recipes over a core stepper (``ddram``, ``exponential_euler_sde``, ``euler_maruyama_sde``, ...): ``vp``. On the
+      ``relative``, ``skip``, ``data`` and ``eps`` splittings the exponential steppers give the same iterates on every
+      process, but Euler–Maruyama is not an exponential integrator (nor is the ``score`` splitting
+      process-invariant), and on ``vp`` it is 2-3× more accurate than on ``edm`` at 10-40 NFE
       (``benchmarks/ddram_low_nfe.py``, docs/benchmarks.md).
     """
     if getattr(sampler, "vp_only", False):

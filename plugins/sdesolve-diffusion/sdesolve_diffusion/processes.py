@@ -18,7 +18,12 @@ eps        f                                      c g²/σ                  ε
 skip       f + c g²/v,  v = α² σ_d² + σ²           -c g² α/v               D + σ_d² α ∇log p_t
 ========== ====================================== ======================= ======================
 
-``σ*`` is 1 for variance-preserving processes and ``σ_max`` for variance-exploding ones (DDRaM, App. C.2.2).
+``σ*`` is 1 (``sigma_star``). On variance-exploding processes (``α = 1``) ``relative`` is VP's relative score carried
+over: ``a = c g²/w``, ``b = -c g²/√w``, ``N = √w ∇log p_t + x/√w`` with ``w = σ*² + σ²`` (the score relative to the
+noised law of N(0, σ*²) data, scaled as VP's ``s + x`` is in ``x/α``), so an exponential stepper gives the same
+iterates in ``x/α`` on ``edm``/``ve`` as on ``vp`` with the same ``σ/α`` grid. (The reference ``σ* = σ_max`` of DDRaM,
+App. C.2.2, left the relative score nearly the plain score there: exponential Euler then adds the step's whole noise
+variance with the score frozen, and ``ddram``/``exponential_euler_sde`` were 2-8× less accurate than on ``vp``.)
 
 ``skip`` is the data splitting with the noise variance ``σ̂² = (σ/α)²`` replaced by ``w = σ_d² + σ̂²`` (``σ_d`` the
 process's ``sigma_data``, default 0.1): ``N = (D - c_skip x/α)/(1 - c_skip)`` with EDM's skip weight
@@ -154,6 +159,17 @@ class Process:
         s2 = self.sigma_star**2
         if splitting == "score":
             a, b, fn = self.dlog_alpha, (lambda t: -c * self.g2(t)), nonlinear.score
+        elif splitting == "relative" and isinstance(self, _VEType):
+            # VP's relative score carried to α = 1: the score relative to N(0, w), w = σ*² + σ² (the noised law of
+            # N(0, σ*²) data), scaled by √w as VP's N = s + x is in x/α; the same iterates as on VP (σ* = 1)
+            def w(t: Tensor) -> Tensor:
+                return s2 + self.sigma(t) ** 2
+
+            def fn(t: Tensor, x: Tensor) -> Tensor:
+                root = torch.sqrt(w(t.to(F64))).to(x.dtype).reshape((-1,) + (1,) * (x.dim() - 1))
+                return nonlinear.score(t, x) * root + x / root
+
+            a, b = (lambda t: c * self.g2(t) / w(t)), (lambda t: -c * self.g2(t) / torch.sqrt(w(t)))
         elif splitting == "relative":
 
             def fn(t: Tensor, x: Tensor) -> Tensor:
@@ -224,9 +240,10 @@ class ProcessFactor(IntegratingFactor):
     exponential of ``Δ log α`` or ``Δσ²``:
 
     * VP: ``P = 2c Δ φ₁(kΔ)``, ``Δ = log α(u) - log α(t)``, ``k = -1`` (score) or ``2c - 1`` (relative);
-    * VE: ``P = -c Δ φ₁(-κΔ)``, ``Δ = σ(u)² - σ(t)²``, ``κ = 0`` (score) or ``c/σ*²`` (relative);
+    * VE, score: ``P = -c Δ``, ``Δ = σ(u)² - σ(t)²``; relative (VP's, carried over): ``P = -c √w_t D φ₁((½ - c) D)``,
+      ``D = log(w_u/w_t)``, ``w = σ*² + σ²``;
 
-    and the noise integral likewise (``Q = -2η² Δ φ₁(2kΔ)`` and ``Q = η² Δ φ₁(-2κΔ)``).
+    and the noise integral likewise (``Q = -2η² Δ φ₁(2kΔ)``, ``η² Δ`` and ``η² w_t D φ₁((1 - 2c) D)``).
     """
 
     def __init__(self, process: Process, splitting: str, c: float) -> None:
@@ -240,8 +257,10 @@ class ProcessFactor(IntegratingFactor):
         if splitting in ("score", "relative"):
             if isinstance(process, _VPType):
                 self.family, self.k = "vp", (-1.0 if splitting == "score" else 2 * c - 1)
-            elif isinstance(process, _VEType):
-                self.family, self.k = "ve", (0.0 if splitting == "score" else c / process.sigma_star**2)
+            elif isinstance(process, _VEType) and splitting == "score":
+                self.family, self.k = "ve", 0.0
+            elif isinstance(process, _VEType):  # VP's relative score carried to α = 1 (see Process.sde)
+                self.family, self.sd2 = "ve_rel", process.sigma_star**2
 
     def provides(self, name: str) -> bool:
         if name == "log_growth":
@@ -264,7 +283,7 @@ class ProcessFactor(IntegratingFactor):
     def log_growth(self, t: Tensor, u: Tensor) -> Tensor:
         p, c = self.process, self.c
         dla = p.log_alpha(u) - p.log_alpha(t)
-        if self.splitting == "skip":
+        if self.splitting == "skip" or self.family == "ve_rel":
             return dla + c * self._log_w_ratio(t, u)
         if self.splitting in ("score", "eps"):
             return dla
@@ -282,6 +301,9 @@ class ProcessFactor(IntegratingFactor):
         p, c = self.process, self.c
         if self.splitting == "skip":  # e^{-L} b dt = -c α(t) w_t^c w^{-1-c} dw
             return p.alpha(t) * torch.expm1(-c * self._log_w_ratio(t, u))
+        if self.family == "ve_rel":  # e^{-L} b dt = -c w_t^c w^{-c-1/2} dw
+            d = self._log_w_ratio(t, u)
+            return -c * torch.sqrt(self._w(t)) * d * phi1((0.5 - c) * d)
         if self.family == "vp":
             d = self._delta(t, u)
             return 2 * c * d * phi1(self.k * d)
@@ -295,7 +317,7 @@ class ProcessFactor(IntegratingFactor):
 
     def noise_integral(self, t: Tensor, u: Tensor) -> Tensor:
         eta2 = 2 * self.c - 1  # η²
-        if self.splitting == "skip":  # e^{-2L} g² dt = α(t)² w_t^{2c} w^{-2c} dw
+        if self.splitting == "skip" or self.family == "ve_rel":  # e^{-2L} g² dt = α(t)² w_t^{2c} w^{-2c} dw
             d = self._log_w_ratio(t, u)
             return eta2 * self.process.alpha(t) ** 2 * self._w(t) * d * phi1((1 - 2 * self.c) * d)
         d = self._delta(t, u)
@@ -309,6 +331,11 @@ class ProcessFactor(IntegratingFactor):
             c = self.c
             d = -torch.log1p(q * torch.expm1(-c * self._log_w_ratio(t, u))) / c
             s2 = p.edm_sigma(t) ** 2 * torch.exp(d) + self.sd2 * torch.expm1(d)
+            return p.t_from_edm_sigma(torch.sqrt(s2.clamp_min(0.0)))
+        if self.family == "ve_rel":  # density ∝ e^{(1/2 - c) D} dD
+            k, d_end = 0.5 - self.c, self._log_w_ratio(t, u)
+            d = q * d_end if k == 0.0 else torch.log1p(q * torch.expm1(k * d_end)) / k
+            s2 = p.sigma(t) ** 2 * torch.exp(d) + self.sd2 * torch.expm1(d)
             return p.t_from_edm_sigma(torch.sqrt(s2.clamp_min(0.0)))
         d_end = self._delta(t, u)
         k = self.k if self.family == "vp" else -self.k
@@ -443,7 +470,6 @@ class VE(_VEType):
             raise ValueError(f"need 0 < sigma_min < sigma_max, got {sigma_min}, {sigma_max}")
         self.sigma_min, self.sigma_max = float(sigma_min), float(sigma_max)
         self._rate = math.log(sigma_max / sigma_min)
-        self.sigma_star = self.sigma_max
 
     def sigma(self, t: Tensor) -> Tensor:
         return self.sigma_min * torch.exp(self._rate * t)
@@ -460,7 +486,6 @@ class EDM(_VEType):
 
     name = "edm"
     t_min, t_max = 0.002, 80.0
-    sigma_star = 80.0
 
     def sigma(self, t: Tensor) -> Tensor:
         return t
