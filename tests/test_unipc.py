@@ -112,9 +112,19 @@ def test_orders_of_the_options_on_a_non_uniform_grid(options, expected) -> None:
     assert fit_order(steps, errors) >= expected - 0.25, (options, errors)
 
 
-def test_noise_and_bad_options_are_refused() -> None:
-    with pytest.raises(ValueError, match="ODEs only"):
-        solve(tv_sde(noise=True), torch.zeros(2, 1, dtype=F64), _graded(4), "unipc")
+def test_noise_is_the_exact_integral_added_once_per_step() -> None:
+    """``N ≡ c``: every exponential step is ``e^L x + phi1 c + η`` with ``η`` the exact noise integral, drawn once
+    per step; ``unipc`` (predictor and corrector share it) then equals ``exponential_ab2`` on the same draws."""
+    sde = constant_drift_sde(-0.7, 0.9, 0.5)
+    x0 = torch.linspace(-1, 1, 64, dtype=F64)[:, None]
+    ours = solve(sde, x0, _graded(9), UniPC(order=3), generator=torch.Generator().manual_seed(4))
+    theirs = solve(sde, x0, _graded(9), "exponential_ab2", generator=torch.Generator().manual_seed(4))
+    assert float((ours - theirs).abs().max()) < 1e-13
+    ode = solve(constant_drift_sde(-0.7, 0.9, None), x0, _graded(9), UniPC(order=3))
+    assert float((ours - ode).abs().max()) > 1e-2  # the noise is there
+
+
+def test_bad_options_are_refused() -> None:
     for bad in ({"order": 4}, {"order": True}, {"order": 2.0}, {"variant": "bh3"}, {"corrector": 1}):
         with pytest.raises(ValueError, match="unipc option"):
             UniPC(**bad)

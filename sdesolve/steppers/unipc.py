@@ -1,4 +1,4 @@
-"""UniPC (Zhao et al. 2023): the UniP-p multistep predictor and the UniC corrector, written on the semilinear ODE.
+"""UniPC (Zhao et al. 2023): the UniP-p multistep predictor and the UniC corrector, on the semilinear problem.
 
 Exponential multistep methods integrate ``N`` exactly against the integrating factor,
 ``x' = (Φ(t)/Φ(t')) x + ∫_t^{t'} (Φ(u)/Φ(t')) b(u) N(u) du``, after replacing ``N`` by a polynomial through
@@ -117,15 +117,19 @@ class UniPC(Stepper):
     ``order=1`` is second order; without the corrector ``order=1`` is first order and ``order=2, 3`` second
     (the first-order start). ``lower_order_final`` ends with a first-order step (second order at best).
     ``order=3`` reaches its third order only on finer grids on one conformance problem (``nonlinear_tv``: 2.69
-    over 16-128 steps), so it is not the default. 1 NFE per step. ODE only (``supports_noise = False``).
+    over 16-128 steps), so it is not the default. 1 NFE per step.
+
+    Additive noise: the step's exact noise integral ``η`` (as in ``exponential_ab2``) is added to the state both
+    the predictor and the corrector start from, so one draw per step serves both; strong order 1 and weak order 1
+    (the frozen-``N`` drift error of a noisy step), as ``exponential_ab2``. UniPC itself is an ODE method: with
+    noise this is the deterministic update plus the exact Ornstein–Uhlenbeck noise of the linear part.
     """
 
     name = "unipc"
     ode_order = 3.0
-    strong_order = 0.0
-    weak_order = 0.0
+    strong_order = 1.0
+    weak_order = 1.0
     nfe_per_step = 1
-    supports_noise = False
     summary = "UniPC: exponential multistep predictor + UniC corrector (no extra NFE), orders 1-3"
 
     def __init__(
@@ -204,6 +208,8 @@ class UniPC(Stepper):
                 x.add_(values[i + 1], alpha=weights[i]).sub_(values[0], alpha=weights[i])
         values = (n, *values)[: self.order]
         base = x.mul(c.state_weight[k]).add_(n, alpha=c.phi1[k])
+        if ctx.noise is not None:  # the step's exact noise integral, shared by the predictor and the corrector
+            base.add_(ctx.noise.integral(k, x))
         y = base.clone()
         for i in range(int(plan.order[k]) - 1):
             w = plan.predictor[k, i]

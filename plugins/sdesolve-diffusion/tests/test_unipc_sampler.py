@@ -54,9 +54,13 @@ def test_on_ve_the_clocks_give_the_same_update(mixture2d) -> None:
 
 
 def test_refusals_are_clear(mixture2d) -> None:
-    with pytest.raises(ValueError, match="ODEs only"):
-        _run(mixture2d, "vp", eta=1.0)
     with pytest.raises(ValueError, match="unipc option order"):
         _run(mixture2d, "vp", order=5)
     with pytest.raises(ValueError, match="σ = 0"):
         _run(mixture2d, "vp", grid=torch.tensor([1.0, 0.5, 0.0], dtype=F64))
+
+
+def test_eta_adds_the_exact_noise(mixture2d) -> None:
+    ode = _run(mixture2d, "vp")
+    sde = _run(mixture2d, "vp", eta=1.0, generator=torch.Generator().manual_seed(0))
+    assert bool(torch.isfinite(sde).all()) and float((sde - ode).abs().max()) > 1e-2

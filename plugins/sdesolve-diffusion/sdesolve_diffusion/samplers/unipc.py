@@ -21,12 +21,13 @@ class UniPCSampler(MultistepSampler):
     """UniPC (Zhao et al. 2023) on the probability-flow ODE, data prediction, in log-SNR time. 1 NFE per step.
 
     Options: the stepper's ``order`` (1-3), ``variant`` (``"bh1"``/``"bh2"``), ``corrector`` and
-    ``lower_order_final``; ``clock``, ``splitting``, ``subdivisions``. Deterministic (``eta = 0``: the stepper
-    supports ODEs only).
+    ``lower_order_final``; ``clock``, ``splitting``, ``subdivisions``. Deterministic (``eta = 0``); ``eta > 0``
+    adds the exact noise integral per step (weak order 1, not UniPC's published method).
     """
 
     name = "unipc"
     stepper = "unipc"
     eta = 0.0
+    clock = "log_snr"  # UniPC's variable: the sampler is diffusers' UniPC in it (measured: docs/samplers/unipc.md)
     default_grid = "logsnr"  # measured best of edm/logsnr/quadratic across vp, edm and the lab problem
     summary = "UniPC: multistep predictor + UniC corrector in log-SNR time (diffusers UniPCMultistepScheduler)"
