@@ -2,6 +2,7 @@
 ``digits``, every registered sampler, NFE 10/20/40/80; the tables go to docs/benchmarks.md ("Harder problems").
 
     OMP_NUM_THREADS=1 python benchmarks/lab_hard.py [--out results-lab] [--problems sharp1d,digits] [--nfe 10,20]
+    python benchmarks/lab_hard.py --out results-lab --markdown     # the tables for docs/benchmarks.md
 
 Each problem prints its tables and writes ``<out>/<problem>/{results.json,summary.csv,compare.png}``, exactly as
 ``sdesolve compare --problem <problem> --peers --nfe ... --n ... --out ...`` does.
@@ -10,31 +11,85 @@ Each problem prints its tables and writes ``<out>/<problem>/{results.json,summar
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from pathlib import Path
 
 from sdesolve.cli import main as cli
 
-SETTINGS = {  # samples per run: sharp1d's floor must be ≤ 1e-3 (measured 7e-4 at 100k), the others' defaults
-    "digits": ["--n", "2000"],
-    "sharp1d": ["--n", "100000"],
-    "subspace_mixture": ["--n", "20000"],
+HEADER = "| NFE | best sdesolve | error | best peer | error | peer/ours | verdict |"
+# run name -> (problem, extra arguments). sharp1d's floor must be <= 1e-3 (measured 6.0e-4 at 100k); at 80-100 NFE
+# the best stochastic methods reach that floor, so "sharp1d_500k" reruns the best of each side at 500k (floor ~3e-4)
+OURS_HI = "dpm_solver_pp_3m_sde,dpm_solver_pp_2m_sde,ddram"
+PEERS_HI = "k-diffusion:dpmpp_3m_sde,k-diffusion:dpmpp_2m_sde"
+SETTINGS = {
+    "sharp1d": ("sharp1d", ["--n", "100000"]),
+    "digits": ("digits", ["--n", "2000"]),
+    "subspace_mixture": ("subspace_mixture", ["--n", "20000"]),
+    "sharp1d_500k": ("sharp1d", ["--n", "500000", "--nfe", "80,100", "--samplers", OURS_HI, "--peer-names", PEERS_HI]),
 }
+
+
+def markdown(folder: str, problems: list[str]) -> str:
+    """The docs/benchmarks.md tables from the written ``results.json`` files (no re-typing of numbers)."""
+    from sdesolve_lab.compare import SECTIONS
+
+    out = []
+    for problem in problems:
+        path = Path(folder) / problem / "results.json"
+        if not path.exists():
+            continue
+        res = json.loads(path.read_text())
+        draws = ", ".join(f"{d:.3g}" for d in res.get("floor_draws") or [])
+        m = res["machine"]
+        out += [
+            f"### `{problem}`: {res['problem']['description']}",
+            "",
+            f"{res['problem']['n']} samples per run, seed {res['config']['seed']}; {res['metric']}: floor "
+            f"{res['floor']:.3g} ({draws}); flow-distance floor {res['flow_floor']:.2g} (256 paths). "
+            f"{m['platform']}, {m['threads']} thread(s), torch {m['torch']}.",
+            "",
+        ]
+        fails = sorted({r["method"] for r in res["rows"] if r.get("failure")})
+        for section, entries in res["summary"].items():
+            title, key, _ = SECTIONS[section]
+            unit = res["metric"] if key == "error" else "RMS distance to the exact flow"
+            out += [f"{title} ({unit}):", "", HEADER]
+            out.append("|---|---|---|---|---|---|---|")
+            for e in entries:
+                cells = [str(e["budget"])]
+                for side in ("ours", "peer"):
+                    b = e[side]
+                    cells += ["-", "-"] if b is None else [f"`{b['method']}`", f"{b['error']:.3g}"]
+                cells += ["-" if e["ratio"] is None else f"{e['ratio']:.3g}", e["verdict"]]
+                out.append("| " + " | ".join(cells) + " |")
+            out.append("")
+        if fails:
+            out += [f"Failed (a row each, left out): {', '.join(fails)}.", ""]
+    return "\n".join(out)
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="results-lab")
-    p.add_argument("--problems", default=",".join(SETTINGS))
+    p.add_argument("--problems", default=",".join(SETTINGS), help=f"runs among {', '.join(SETTINGS)}")
     p.add_argument("--nfe", default="10,20,40,80")
     p.add_argument("--seed", default="0")
+    p.add_argument("--markdown", action="store_true", help="print the tables of the results already in --out")
     args = p.parse_args()
-    for problem in args.problems.split(","):
+    if args.markdown:
+        print(markdown(args.out, args.problems.split(",")))
+        return 0
+    for run in args.problems.split(","):
         start = time.perf_counter()
-        out = f"{args.out}/{problem}"
-        argv = ["compare", "--problem", problem, "--peers", "--nfe", args.nfe, "--seed", args.seed, "--out", out]
-        code = cli(argv + SETTINGS.get(problem, []))
-        print(f"{problem}: exit {code}, {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+        problem, extra = SETTINGS[run]
+        out = f"{args.out}/{run}"
+        argv = ["compare", "--problem", problem, "--nfe", args.nfe, "--seed", args.seed, "--out", out]
+        if "--peer-names" not in extra:
+            argv.append("--peers")
+        code = cli(argv + extra)  # a later --nfe in extra wins
+        print(f"{run}: exit {code}, {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
         if code:
             return code
     return 0

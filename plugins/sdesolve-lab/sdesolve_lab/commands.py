@@ -45,6 +45,9 @@ def configure_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nfe", help="comma-separated NFE budgets (default 10,20,50,100,200)")
     p.add_argument("--n", type=int, help="samples per run (default: the problem's, 10000 for gmm)")
     p.add_argument("--peers", action="store_true", help="also run torchsde, torchdiffeq, k-diffusion and diffusers")
+    p.add_argument(
+        "--peer-names", help="only these peers, comma-separated as the table names them (e.g. k-diffusion:lms)"
+    )
     p.add_argument("--scaling", action="store_true", help="steps to a fixed error as the dimension grows")
     p.add_argument("--dims", help="dimensions of the scaling study (default 4,16,64,256,1024)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
@@ -81,6 +84,7 @@ def run_compare(args: argparse.Namespace) -> int:
         nfe=tuple(_csv(int, args.nfe)) if args.nfe else None,
         n=args.n,
         peers=args.peers,
+        peer_names=_csv(str, args.peer_names),
         device=args.device,
         dtype=args.dtype,
         seed=args.seed,

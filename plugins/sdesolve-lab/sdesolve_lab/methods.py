@@ -162,7 +162,7 @@ def peer_methods() -> list[Method]:
     """The peers that are installed: torchsde, torchdiffeq, k-diffusion, diffusers."""
     out = [
         _torchsde("euler", 1),
-        _torchsde("srk", 2),
+        _torchsde("srk", 3),
         _torchdiffeq("euler", 1),
         _torchdiffeq("rk4", 4),
         _torchdiffeq("dopri5", None),

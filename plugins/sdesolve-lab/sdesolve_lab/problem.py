@@ -69,6 +69,7 @@ class LabProblem:
     exact_prior: bool = False
     metric_factory: Callable[[LabProblem, int, int], Any] | None = None
     dimension: int | None = None
+    reference_rtol: float = 1e-9  # the flow reference's dopri5 tolerance (a float32 network: 1e-6)
     _models: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -211,6 +212,7 @@ def make_problem(target: str = "gmm", dim: int | None = None, *, seed: int = 0) 
             network=trained.network,
             metric_factory=_frechet_metric,
             dimension=64,
+            reference_rtol=1e-6,
         )
     if target == "gmm":
         tgt = GaussianMixture.default(dim, 4, seed=seed)

@@ -230,3 +230,12 @@ def test_digits_model_trains_seeded_and_caches(tmp_path, monkeypatch) -> None:
     files[0].unlink()
     c = DigitsModel.load_or_train(process, {"steps": 20}, progress=False)  # retrained: the same weights (seeded)
     assert torch.equal(a.network(x, t), c.network(x, t))
+
+
+def test_compare_refuses_an_unknown_peer_before_running() -> None:
+    from sdesolve_lab.compare import CompareConfig, compare
+
+    with pytest.raises(ValueError, match="unknown peer"):
+        compare(CompareConfig(samplers=["ddim"], peer_names=["k-diffusion:nope"], n=100, dim=2), progress=False)
+    with pytest.raises(ValueError, match="--problem must be one of"):
+        compare(CompareConfig(target="nope"), progress=False)
