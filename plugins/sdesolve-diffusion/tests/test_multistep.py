@@ -12,10 +12,10 @@ import torch
 import torchdiffeq
 from sdesolve_diffusion.adapters import ModelAdapter
 from sdesolve_diffusion.samplers.multistep import (
+    Clock,
     DPMSolverPP2MSDE,
     DPMSolverPP3M,
     DPMSolverPP3MSDE,
-    LogSNRClock,
 )
 
 import sdesolve
@@ -40,14 +40,16 @@ def test_metadata_comes_from_the_stepper() -> None:
         assert registry().get("sampler", cls.name).__class__ is cls
     assert DPMSolverPP3M.order == 3.0
     options = DPMSolverPP3MSDE.options()
-    assert options["splitting"] == "data" and options["clock"] == "log_snr"
+    assert options["splitting"] == "data" and options["clock"] == "sigma"
+    assert DPMSolverPP3M.options()["clock"] == "time"
     assert options["start"] == "corrected" and options["curvature"] == 1.0
 
 
+@pytest.mark.parametrize("clock_name", ["log_snr", "sigma"])
 @pytest.mark.parametrize("process_name", ["vp", "edm", "discrete"])
-def test_the_log_snr_problem_has_the_same_step_coefficients(process_name, mixture2d) -> None:
+def test_the_clock_problem_has_the_same_step_coefficients(process_name, clock_name, mixture2d) -> None:
     """``L``, the drift weight and the noise std are integrals invariant under the change of time: the problem in λ
-    gives the same per-step ``state_weight``, ``phi1`` and ``noise_std`` as the problem in t.
+    (or in σ/α) gives the same per-step ``state_weight``, ``phi1`` and ``noise_std`` as the problem in t.
 
     On the DDPM table ``log ᾱ`` is piecewise linear in t, so the noise integral's quadrature in t crosses a kink at
     every timestep and converges slowly in the number of cells (rel. error of the noise std up to 7e-4 at the
@@ -57,9 +59,9 @@ def test_the_log_snr_problem_has_the_same_step_coefficients(process_name, mixtur
     times = registry().get("grid", "edm")(process, 9)
     adapter = ModelAdapter(mixture2d.model(process, "eps"), process, "eps")
     sde = process.sde(adapter, "data", 1.0)
-    clock = LogSNRClock(process)
-    lam = clock.lam(times)
-    assert bool((lam[1:] > lam[:-1]).all())
+    clock = Clock(process, clock_name)
+    lam = clock.of(times)
+    assert bool((lam[1:] > lam[:-1]).all() if clock_name == "log_snr" else (lam[1:] < lam[:-1]).all())
     assert torch.allclose(clock.time(lam), times, rtol=1e-12, atol=1e-12)
     in_t = GridCoefficients(sde, times, device="cpu", dtype=F64)
     in_lam = GridCoefficients(clock.problem(sde), lam, device="cpu", dtype=F64)
@@ -119,7 +121,7 @@ def test_options_are_checked(mixture2d) -> None:
     model = mixture2d.model(process, "eps")
     x_T = torch.zeros(4, 2, dtype=F64)
     with pytest.raises(ValueError, match="clock"):
-        sdesolve.sample(model, x_T, "dpm_solver_pp_2m_sde", steps=3, process=process, clock="sigma")
+        sdesolve.sample(model, x_T, "dpm_solver_pp_2m_sde", steps=3, process=process, clock="lambda")
     with pytest.raises(ValueError, match="exponential_ab3"):
         sdesolve.sample(model, x_T, "dpm_solver_pp_3m_sde", steps=3, process=process, start="euler")
     grid = torch.tensor([1.0, 0.5, 0.0], dtype=F64)
@@ -127,7 +129,7 @@ def test_options_are_checked(mixture2d) -> None:
         sdesolve.sample(model, x_T, "dpm_solver_pp_3m", process=process, grid=grid)
 
 
-def test_a_brownian_path_drives_the_log_snr_solve(mixture2d) -> None:
+def test_a_brownian_path_drives_the_clock_solve(mixture2d) -> None:
     """``bm=`` (in the process's solver time ``s = -t``): the same path gives the same samples, another path others,
     and a fine solve on the path converges to the coarse ones' limit (strong consistency)."""
     from sdesolve.reference import brownian_interval
@@ -151,24 +153,39 @@ def test_a_brownian_path_drives_the_log_snr_solve(mixture2d) -> None:
     assert errors[0] > errors[1] > errors[2]
 
 
-def test_the_probability_flow_recipe_converges_at_third_order(mixture2d) -> None:
-    """``dpm_solver_pp_3m`` against torchdiffeq dopri5 on the probability-flow ODE from the same ``x_T`` (vp,
-    ``logsnr`` grid to t = 0.02)."""
+@pytest.fixture(scope="module")
+def flow(mixture2d):
+    """``x_T`` and the exact probability-flow solution at t = 0.02 (dopri5, rtol 1e-11) on vp, computed once."""
     process = registry().get("process", "vp")
-    model = mixture2d.model(process, "eps")
-    adapter = ModelAdapter(model, process, "eps")
+    adapter = ModelAdapter(mixture2d.model(process, "eps"), process, "eps")
     x_T = torch.randn(128, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
     sde = process.sde(adapter, "score", 0.0)
 
     def rhs(t, x):
         return sde.drift(t.to(F64).expand(x.shape[0]), x)
 
-    ref = torchdiffeq.odeint(rhs, x_T, torch.tensor([1.0, 0.02], dtype=F64), rtol=1e-11, atol=1e-12)[-1]
-    steps = [10, 20, 40, 80]
+    return x_T, torchdiffeq.odeint(rhs, x_T, torch.tensor([1.0, 0.02], dtype=F64), rtol=1e-11, atol=1e-12)[-1]
+
+
+@pytest.mark.parametrize("clock", ["time", "sigma", "log_snr"])
+def test_the_probability_flow_recipe_converges_at_third_order(clock, flow, mixture2d) -> None:
+    """``dpm_solver_pp_3m`` against torchdiffeq dopri5 on the probability-flow ODE from the same ``x_T`` (vp,
+    ``logsnr`` grid to t = 0.02), in every clock."""
+    process = registry().get("process", "vp")
+    model = mixture2d.model(process, "eps")
+    x_T, ref = flow
+    steps = [20, 40, 80, 160]
     errors = []
     for n in steps:
         x = sdesolve.sample(
-            model, x_T, "dpm_solver_pp_3m", steps=n, process=process, grid="logsnr", grid_options={"t_min": 0.02}
+            model,
+            x_T,
+            "dpm_solver_pp_3m",
+            clock=clock,
+            steps=n,
+            process=process,
+            grid="logsnr",
+            grid_options={"t_min": 0.02},
         )
         errors.append(float((x - ref).pow(2).mean().sqrt()))
     assert fit_order(steps, errors) > 2.75, errors

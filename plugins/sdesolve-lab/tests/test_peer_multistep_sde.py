@@ -45,6 +45,7 @@ def _theirs(kd, name: str, denoiser, x_T, sigmas, eta: float, seed: int, **optio
 
 
 def _ours(name: str, denoiser, x_T, sigmas, eta: float, seed: int, **options):
+    options.setdefault("clock", "log_snr")  # DPM-Solver++'s variable (the recipes' default is σ)
     return sdesolve.sample(
         denoiser,
         x_T,
@@ -104,7 +105,7 @@ def test_the_ode_recipe_is_the_3m_sde_recipe_at_eta_0(case) -> None:
 def test_what_differs_from_k_diffusion_is_measurable(case) -> None:
     """The differences the recipes document, each well above round-off on the same noise: the process's own clock
     (``exponential_ab2`` extrapolating the denoiser in σ instead of λ), k-diffusion's default ``midpoint`` 2M weight,
-    and the exact (default) 3M curvature and start."""
+    the exact (default) 3M curvature and start, and the recipes' default clock σ."""
     kd = _kd()
     denoiser, x_T = case
     sigmas = _karras(12)
@@ -116,3 +117,14 @@ def test_what_differs_from_k_diffusion_is_measurable(case) -> None:
     three = _theirs(kd, "sample_dpmpp_3m_sde", denoiser, x_T, sigmas, 1.0, 5)
     exact = _ours("dpm_solver_pp_3m_sde", denoiser, x_T, sigmas, 1.0, 5)
     assert float((exact - three).abs().max()) > 1e-3
+    default = sdesolve.sample(
+        denoiser,
+        x_T,
+        "dpm_solver_pp_3m_sde",
+        process=registry().get("process", "edm"),
+        prediction="edm",
+        grid=sigmas,
+        denoise=True,
+        generator=torch.Generator().manual_seed(5),
+    )
+    assert float((default - exact).abs().max()) > 1e-3

@@ -4,19 +4,22 @@
 ========================= ==================== ========= ========== =========
 sampler                   stepper              η         splitting  clock
 ========================= ==================== ========= ========== =========
-``dpm_solver_pp_2m_sde``  ``exponential_ab2``  1 (SDE)   data       log_snr
-``dpm_solver_pp_3m_sde``  ``exponential_ab3``  1 (SDE)   data       log_snr
-``dpm_solver_pp_3m``      ``exponential_ab3``  0 (ODE)   data       log_snr
+``dpm_solver_pp_2m_sde``  ``exponential_ab2``  1 (SDE)   data       sigma
+``dpm_solver_pp_3m_sde``  ``exponential_ab3``  1 (SDE)   data       sigma
+``dpm_solver_pp_3m``      ``exponential_ab3``  0 (ODE)   data       time
 ========================= ==================== ========= ========== =========
 
 **The clock.** A multistep stepper extrapolates ``N`` (here the denoiser ``D``) polynomially in the time variable of
-the problem it is given. DPM-Solver++ extrapolates in ``λ = log(α/σ)``, where ``D`` is smooth on every process (for
-a DDPM table ``log ᾱ`` is piecewise linear in the timestep, so ``D`` has kinks in ``t`` but not in ``λ``). With
-``clock="log_snr"`` (the default) the recipe hands the stepper the same problem written in ``λ``:
-``a_λ = a dt/dλ``, ``b_λ = b dt/dλ``, ``g_λ = g |dt/dλ|^{1/2}``, ``N_λ(λ, x) = N(t(λ), x)``; the integrating factor
-``L``, the drift weight ``P`` and the noise integral are the same integrals (read from the process's closed forms
-where it has them); the moments ``phi2``/``phi3`` are integrated in ``λ``. ``clock="time"`` solves in the process's
-own time, like every other recipe.
+the problem it is given, so that variable is part of the method. ``clock`` picks it: ``"sigma"`` (``s = σ/α``,
+EDM's and k-diffusion's noise level), ``"log_snr"`` (``λ = log(α/σ)``, DPM-Solver++'s variable) or ``"time"`` (the
+process's own time, as every other recipe; on ``edm`` it is ``σ``, on a DDPM table the timestep). For ``sigma``
+and ``log_snr`` the recipe hands the stepper the same problem written in ``s``: ``a_s = a dt/ds``,
+``b_s = b dt/ds``, ``g_s = g |dt/ds|^{1/2}``, ``N_s(s, x) = N(t(s), x)``; the integrating factor ``L``, the drift
+weight ``P`` and the noise integral are the same integrals (read from the process's closed forms where it has
+them, the rest by the core's quadrature in ``s``, where the integrands are smooth even on a DDPM table whose
+``log ᾱ`` has a kink at every timestep); the moments ``phi2``/``phi3`` are integrated in ``s``. The defaults are
+the measured best on the lab's problem (``docs/benchmarks.md``, ``benchmarks/multistep_sde.py``): ``sigma`` for the
+SDE recipes, ``time`` for the ODE.
 
 With the ``data`` splitting, ``clock="log_snr"`` and the stepper options below these are k-diffusion's samplers,
 equal to round-off on the same noise (``plugins/sdesolve-lab/tests/test_peer_multistep_sde.py``):
@@ -29,7 +32,7 @@ equal to round-off on the same noise (``plugins/sdesolve-lab/tests/test_peer_mul
 
 k-diffusion's ``eta`` is the square of ours (its ``e^{-(1+η_kd) h}`` is our ``c = (1 + η²)/2``): they coincide at
 0 and 1. ``bm=`` is a Brownian path in the process's solver time, as for every recipe: each step reads the path's
-increment over ``[t_k, t_{k+1}]`` and rescales it to ``λ``'s variance ``|Δλ|`` (local weight error ``O(h²)``
+increment over ``[t_k, t_{k+1}]`` and rescales it to the clock's variance ``|Δs|`` (local weight error ``O(h²)``
 relative, below the projection's own ``O(h^{3/2})``).
 """
 
@@ -48,64 +51,72 @@ from sdesolve_diffusion.processes import Process
 from sdesolve_diffusion.samplers.base import SamplingContext
 from sdesolve_diffusion.samplers.solver import SolverSampler
 
-__all__ = ["CLOCKS", "DPMSolverPP2MSDE", "DPMSolverPP3M", "DPMSolverPP3MSDE", "LogSNRClock", "MultistepSampler"]
+__all__ = ["CLOCKS", "Clock", "DPMSolverPP2MSDE", "DPMSolverPP3M", "DPMSolverPP3MSDE", "MultistepSampler"]
 
-CLOCKS = ("log_snr", "time")
+CLOCKS = ("sigma", "log_snr", "time")
 
 
-class LogSNRClock:
-    """The change of time ``t ↦ λ = log(α(t)/σ(t))`` of a process (``λ`` increases as ``t`` decreases)."""
+class Clock:
+    """A change of time ``t ↦ s`` of a process in which a multistep stepper extrapolates ``N``:
 
-    def __init__(self, process: Process) -> None:
-        self.process = process
+    * ``"sigma"``: ``s = σ(t)/α(t)``, the noise level of ``x/α`` (EDM's and k-diffusion's time; increases with t);
+    * ``"log_snr"``: ``s = λ = log(α/σ) = -log(σ/α)`` (DPM-Solver++'s variable; decreases as t increases).
+    """
 
-    def lam(self, t: Tensor) -> Tensor:
-        """``λ(t)``."""
-        return self.process.log_snr(t)
+    def __init__(self, process: Process, name: str) -> None:
+        if name not in ("sigma", "log_snr"):
+            raise ValueError(f"a clock is 'sigma' or 'log_snr', got {name!r}")
+        self.process, self.name = process, name
+        self.increasing = name == "sigma"  # the orientation of s against t
 
-    def time(self, lam: Tensor) -> Tensor:
-        """``t(λ)``: the time where ``σ/α = e^{-λ}``."""
-        return self.process.t_from_edm_sigma(torch.exp(-lam))
+    def of(self, t: Tensor) -> Tensor:
+        """``s(t)``."""
+        return self.process.edm_sigma(t) if self.name == "sigma" else self.process.log_snr(t)
 
-    def dt_dlam(self, t: Tensor) -> Tensor:
-        """``dt/dλ = 1 / (dlog α/dt - dlog σ/dt)`` at ``t``."""
+    def time(self, s: Tensor) -> Tensor:
+        """``t(s)``."""
+        return self.process.t_from_edm_sigma(s if self.name == "sigma" else torch.exp(-s))
+
+    def dt_ds(self, t: Tensor) -> Tensor:
+        """``dt/ds`` at ``t``: ``dλ/dt = dlog α/dt - dlog σ/dt``, ``d(σ/α)/dt = -(σ/α) dλ/dt``."""
         p = self.process
-        return 1.0 / (p.dlog_alpha(t) - p.dlog_sigma(t))
+        dlam = p.dlog_alpha(t) - p.dlog_sigma(t)
+        return 1.0 / (-p.edm_sigma(t) * dlam if self.name == "sigma" else dlam)
 
     def problem(self, sde: SemilinearSDE) -> SemilinearSDE:
-        """``sde`` written in ``λ`` (same solution, same noise integrals; see the module docstring)."""
+        """``sde`` written in ``s`` (same solution, same noise integrals; see the module docstring)."""
 
-        def a(lam: Tensor) -> Tensor:
-            t = self.time(lam)
-            return sde.linear(t) * self.dt_dlam(t)
+        def a(s: Tensor) -> Tensor:
+            t = self.time(s)
+            return sde.linear(t) * self.dt_ds(t)
 
-        def b(lam: Tensor) -> Tensor:
-            t = self.time(lam)
-            return sde.weight(t) * self.dt_dlam(t)
+        def b(s: Tensor) -> Tensor:
+            t = self.time(s)
+            return sde.weight(t) * self.dt_ds(t)
 
-        def g(lam: Tensor) -> Tensor:
-            t = self.time(lam)
-            return sde.diffusion(t) * self.dt_dlam(t).abs().sqrt()
+        def g(s: Tensor) -> Tensor:
+            t = self.time(s)
+            return sde.diffusion(t) * self.dt_ds(t).abs().sqrt()
 
-        def nonlinear(lam: Tensor, x: Tensor) -> Tensor:
-            return sde.nonlinear(self.time(lam.to(F64)).to(lam.dtype), x)
+        def nonlinear(s: Tensor, x: Tensor) -> Tensor:
+            return sde.nonlinear(self.time(s.to(F64)).to(s.dtype), x)
 
         return SemilinearSDE(
             a=a,
             b=b,
             g=None if sde.is_ode else g,
             nonlinear=nonlinear,
-            factor=None if sde.factor is None else _LogSNRFactor(sde.factor, self),
-            name=f"{sde.name} in log-SNR time",
+            factor=None if sde.factor is None else _ClockFactor(sde.factor, self),
+            name=f"{sde.name} in {self.name} time",
             time_layout=sde.time_layout,
         )
 
 
-class _LogSNRFactor(IntegratingFactor):
-    """The closed forms of a factor in diffusion time, read in ``λ``: ``L`` and ``P`` are unchanged by the change of
-    variable, ``Q`` changes sign with the orientation (``dt/dλ < 0``)."""
+class _ClockFactor(IntegratingFactor):
+    """The closed forms of a factor in diffusion time, read in the clock's time: ``L`` and ``P`` are unchanged by the
+    change of variable, ``Q`` changes sign with the orientation (``dt/ds < 0`` for ``λ``)."""
 
-    def __init__(self, factor: IntegratingFactor, clock: LogSNRClock) -> None:
+    def __init__(self, factor: IntegratingFactor, clock: Clock) -> None:
         self.factor, self.clock = factor, clock
 
     def provides(self, name: str) -> bool:
@@ -118,33 +129,39 @@ class _LogSNRFactor(IntegratingFactor):
         return self.factor.drift_integral(self.clock.time(t), self.clock.time(u))
 
     def noise_integral(self, t: Tensor, u: Tensor) -> Tensor:
-        return -self.factor.noise_integral(self.clock.time(t), self.clock.time(u))
+        q = self.factor.noise_integral(self.clock.time(t), self.clock.time(u))
+        return q if self.clock.increasing else -q
 
 
-class _PathInLogSNR:
-    """A Brownian path in the process's solver time ``s = -t``, read by a solve in ``λ``: the increment over a step
-    ``[λ_k, λ_{k+1}]`` is the path's over ``[t_k, t_{k+1}]`` scaled to variance ``|Δλ|``."""
+class _PathInClock:
+    """A Brownian path in the process's solver time ``-t``, read by a solve in a clock's time: the increment over a
+    step ``[s_k, s_{k+1}]`` is the path's over ``[t_k, t_{k+1}]`` scaled to variance ``|Δs|``."""
 
-    def __init__(self, bm: Callable[..., Tensor], lam: Tensor, times: Tensor, clock: LogSNRClock) -> None:
+    def __init__(self, bm: Callable[..., Tensor], grid: Tensor, times: Tensor, clock: Clock) -> None:
         self.bm, self.clock = bm, clock
-        self.times = {float(v): float(t) for v, t in zip(lam.tolist(), times.tolist(), strict=True)}
+        pairs = list(zip(grid.tolist(), times.tolist(), strict=True))
+        self.times = {float(v): float(t) for v, t in pairs} | {-float(v): float(t) for v, t in pairs}
+        self.sign = 1.0 if float(grid[1] - grid[0]) > 0 else -1.0  # the solve's solver time is sign · s
 
-    def _t(self, lam: float) -> float:
-        t = self.times.get(float(lam))
-        return float(self.clock.time(torch.tensor(float(lam), dtype=F64))) if t is None else t
+    def _t(self, solver_time: float) -> float:
+        t = self.times.get(solver_time)
+        if t is None:
+            t = float(self.clock.time(torch.tensor(self.sign * solver_time, dtype=F64)))
+        return t
 
     def __call__(self, sa: Any, sb: Any, *args: Any, **kwargs: Any) -> Tensor:
         if args or kwargs:
-            raise ValueError("a path read in log-SNR time answers increments only (no Lévy area)")
+            raise ValueError(f"a path read in {self.clock.name} time answers increments only (no Lévy area)")
         ta, tb = self._t(float(sa)), self._t(float(sb))
         return self.bm(-ta, -tb) * math.sqrt(abs(float(sb) - float(sa)) / abs(tb - ta))
 
 
 class MultistepSampler(SolverSampler):
     """A :class:`~sdesolve_diffusion.samplers.solver.SolverSampler` that solves in the ``clock`` it names:
-    ``"log_snr"`` (``λ = log(α/σ)``, DPM-Solver++'s variable) or ``"time"`` (the process's own time)."""
+    ``"sigma"`` (``σ/α``), ``"log_snr"`` (``λ = log(α/σ)``, DPM-Solver++'s variable) or ``"time"`` (the process's own
+    time, as every other recipe)."""
 
-    clock: ClassVar[str] = "log_snr"
+    clock: ClassVar[str] = "sigma"
     splitting: ClassVar[str] = "data"
 
     @classmethod
@@ -170,23 +187,24 @@ class MultistepSampler(SolverSampler):
             return super()._advance(ctx, x, on_step, stepper_options)
         if float(ctx.process.sigma(ctx.times[-1])) <= 0:
             raise ValueError(
-                f"{self.name}: the grid ends at t={float(ctx.times[-1]):g} where σ = 0 and λ is infinite; "
-                "stop early (t_min > 0) and pass denoise=True to finish with the denoiser"
+                f"{self.name}: the grid ends at t={float(ctx.times[-1]):g} where σ = 0 (λ is infinite, σ/α has no "
+                "inverse there); stop early (t_min > 0) and pass denoise=True to finish with the denoiser"
             )
         splitting = stepper_options.pop("splitting", None) or self.splitting
         eta = stepper_options.pop("eta", None)
         sde = ctx.process.sde(ctx.adapter, splitting, self.eta if eta is None else eta)
-        lam_clock = LogSNRClock(ctx.process)
-        lam = lam_clock.lam(ctx.times)
-        if not bool((lam[1:] > lam[:-1]).all()):
-            raise ValueError(f"{self.name}: log-SNR must increase along the grid (distinct decreasing noise levels)")
+        change = Clock(ctx.process, clock)
+        grid = change.of(ctx.times)
+        steps = grid[1:] - grid[:-1]
+        if not bool((steps < 0).all() if change.increasing else (steps > 0).all()):
+            raise ValueError(f"{self.name}: the grid's noise levels σ/α must be distinct and decreasing")
         bm = stepper_options.pop("bm", None)
         if bm is not None:
-            bm = _PathInLogSNR(bm, lam, ctx.times, lam_clock)
+            bm = _PathInClock(bm, grid, ctx.times, change)
         return solve(
-            lam_clock.problem(sde),
+            change.problem(sde),
             x,
-            lam,
+            grid,
             self.stepper,
             bm=bm,
             generator=ctx.generator,
@@ -199,17 +217,18 @@ class MultistepSampler(SolverSampler):
 class DPMSolverPP2MSDE(MultistepSampler):
     name = "dpm_solver_pp_2m_sde"
     stepper = "exponential_ab2"
-    summary = "DPM-Solver++(2M) SDE: exponential AB2 in log-SNR on the reverse SDE (k-diffusion sample_dpmpp_2m_sde)"
+    summary = "DPM-Solver++(2M) SDE: exponential AB2 in σ on the reverse SDE (k-diffusion sample_dpmpp_2m_sde)"
 
 
 class DPMSolverPP3MSDE(MultistepSampler):
     name = "dpm_solver_pp_3m_sde"
     stepper = "exponential_ab3"
-    summary = "DPM-Solver++(3M) SDE: exponential AB3 in log-SNR on the reverse SDE (k-diffusion sample_dpmpp_3m_sde)"
+    summary = "DPM-Solver++(3M) SDE: exponential AB3 in σ on the reverse SDE (k-diffusion sample_dpmpp_3m_sde)"
 
 
 class DPMSolverPP3M(MultistepSampler):
     name = "dpm_solver_pp_3m"
     stepper = "exponential_ab3"
     eta = 0.0
-    summary = "DPM-Solver++(3M): exponential AB3 in log-SNR on the probability-flow ODE"
+    clock = "time"
+    summary = "DPM-Solver++(3M): exponential AB3 on the probability-flow ODE, exact quadratic, third-order start"

@@ -1,0 +1,163 @@
+"""Accuracy per NFE of the exponential multistep samplers against k-diffusion's best stochastic samplers.
+
+The lab's default problem (``sdesolve_lab.problem.make_problem()``: a 4-component Gaussian mixture in d = 16 under the
+DDPM linear table, exact scores), sliced W1 against the exact projected quantiles (``sdesolve_lab.metrics.SlicedW1``,
+64 projections), every method started from the same ``x_T ~ N(0, I)`` at ``t = T`` and finished with the exact
+denoiser at the first timestep; NFE counted by the lab's model wrapper. Each row is the mean over ``--seeds`` seeds
+(seed s: ``x_T`` from ``pb.prior(n, s)``, our generator and k-diffusion's global seed ``s + budget``).
+
+    OMP_NUM_THREADS=1 python benchmarks/multistep_sde.py            # the table in docs/benchmarks.md
+    OMP_NUM_THREADS=1 python benchmarks/multistep_sde.py --quick    # 2000 samples, 1 seed
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import torch
+from sdesolve_lab.methods import _diffusers, _kdiffusion
+from sdesolve_lab.metrics import SlicedW1, strong_error
+from sdesolve_lab.peers import load_kdiffusion_sampling
+from sdesolve_lab.problem import make_problem
+
+import sdesolve
+from sdesolve.dtypes import F64
+from sdesolve.reference import odeint_reference
+
+EXACT = {"start": "corrected", "curvature": 1.0}  # exponential_ab3's exact quadratic, third-order start
+KD = {"start": "lower_order", "curvature": 0.5}  # DPM-Solver++(3M) as k-diffusion writes it
+OURS = [  # (sampler, options): every option that matters is explicit, so the rows do not depend on the defaults
+    ("dpm_solver_pp_2m_sde", {"clock": "sigma"}),
+    ("dpm_solver_pp_2m_sde", {"clock": "log_snr"}),
+    ("dpm_solver_pp_3m_sde", {"clock": "sigma", **EXACT}),
+    ("dpm_solver_pp_3m_sde", {"clock": "log_snr", **EXACT}),
+    ("dpm_solver_pp_3m_sde", {"clock": "log_snr", **KD}),
+    ("dpm_solver_pp_3m_sde", {"clock": "time", **EXACT}),
+]
+ODE_OURS = [
+    ("dpm_solver_pp_3m", {"clock": "sigma", **EXACT}),
+    ("dpm_solver_pp_3m", {"clock": "log_snr", **EXACT}),
+    ("dpm_solver_pp_3m", {"clock": "log_snr", **KD}),
+    ("dpm_solver_pp_3m", {"clock": "time", **EXACT}),
+]
+PEERS = (("dpmpp_sde", True), ("dpmpp_2m_sde", False), ("dpmpp_3m_sde", False))
+
+
+def _ours(sampler: str, options: dict):
+    nfe_per_step = sdesolve.registry().items["sampler"][sampler].nfe_per_step
+
+    def run(pb, x_T, budget, seed):
+        model = pb.model()
+        x = sdesolve.sample(
+            model,
+            x_T,
+            sampler,
+            steps=max(1, (budget - 1) // nfe_per_step),
+            process=pb.process,
+            denoise=True,
+            grid_options={"t_min": pb.t_end},
+            generator=torch.Generator().manual_seed(seed),
+            **options,
+        )
+        return x, model.calls
+
+    return run
+
+
+def _label(sampler: str, options: dict) -> str:
+    return " ".join([sampler, *(f"{k}={v}" for k, v in options.items())])
+
+
+def ode_table(nfes: list[int], paths: int) -> None:
+    """Deterministic samplers: RMS distance to the exact probability-flow ODE solution from the same x_T (torchdiffeq
+    dopri5, rtol 1e-9, restarted at every timestep, as ``sdesolve compare`` does), finished with the denoiser."""
+    pb = make_problem()
+    x_T = pb.prior(paths, 1)
+    ad = pb.adapter(pb.model())
+    jumps = torch.arange(int(pb.t_end), int(pb.t_max), dtype=F64)
+    flow = odeint_reference(
+        pb.process.sde(ad, "score", eta=0.0),
+        x_T,
+        [pb.t_max, pb.t_end],
+        rtol=1e-9,
+        atol=1e-11,
+        options={"jump_t": jumps},
+    )
+    ref = ad.data(torch.full((paths,), pb.t_end, dtype=F64), flow)
+    methods = {f"sdesolve:{_label(*spec)}": _ours(*spec) for spec in ODE_OURS}
+    kd = load_kdiffusion_sampling()
+    if kd is not None:
+        methods["k-diffusion:dpmpp_2m"] = _kdiffusion(kd, "dpmpp_2m", False, False).run
+    for cls in ("DPMSolverMultistepScheduler", "UniPCMultistepScheduler"):
+        methods[f"diffusers:{cls.removesuffix('Scheduler')}"] = _diffusers(cls, False).run
+    print(f"{pb.description}; RMS distance to the exact flow, {paths} paths")
+    for name, run in methods.items():
+        errs = []
+        for budget in nfes:
+            x, nfe = run(pb, x_T, budget, 0)
+            errs.append(f"{nfe:3d}: {strong_error(x, ref):.2e}")
+        print(f"{name:64s} " + "  ".join(errs), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--nfe", type=int, nargs="+", default=[10, 20, 40, 80])
+    parser.add_argument("--n", type=int, default=10_000, help="samples per run")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="2000 samples, 1 seed")
+    parser.add_argument("--json", help="write the rows here")
+    parser.add_argument("--ode", action="store_true", help="the deterministic table (distance to the exact flow)")
+    parser.add_argument("--paths", type=int, default=256, help="paths for --ode")
+    parser.add_argument("--only", nargs="+", help="run only the methods whose name contains one of these")
+    args = parser.parse_args()
+    if args.quick:
+        args.n, args.seeds = 2000, 1
+    if args.ode:
+        ode_table(args.nfe, args.paths)
+        return
+    pb = make_problem()
+    metric = SlicedW1(pb.target, args.n, seed=0)
+    kd = load_kdiffusion_sampling()
+    methods = {}
+    for sampler, options in OURS:
+        methods[f"sdesolve:{_label(sampler, options)}"] = _ours(sampler, options)
+    if kd is not None:
+        methods |= {f"k-diffusion:{name}": _kdiffusion(kd, name, two, True).run for name, two in PEERS}
+    if args.only:
+        methods = {k: v for k, v in methods.items() if any(o in k for o in args.only)}
+    start = time.perf_counter()
+    rows = []
+    for name, run in methods.items():
+        for budget in args.nfe:
+            errors, nfes = [], []
+            for seed in range(args.seeds):
+                x, nfe = run(pb, pb.prior(args.n, seed), budget, seed + budget)
+                errors.append(metric(x))
+                nfes.append(nfe)
+            rows.append({"method": name, "budget": budget, "nfe": max(nfes), "w1": sum(errors) / len(errors)})
+            print(f"{name:70s} NFE {max(nfes):3d}  sliced W1 {rows[-1]['w1']:.4f}", flush=True)
+    print(f"\n{pb.description}; {args.n} samples, mean of {args.seeds} seeds; floor {metric.floor:.4f}")
+    machine = platform.processor() or platform.machine()
+    print(f"{machine}, torch {torch.__version__}, {time.perf_counter() - start:.0f} s")
+    print("\n| NFE | best ours | W1 | best k-diffusion | W1 | ratio (peer / ours) |\n|---|---|---|---|---|---|")
+    for budget in args.nfe:
+        at = [r for r in rows if r["budget"] == budget]
+        ours = min((r for r in at if r["method"].startswith("sdesolve:")), key=lambda r: r["w1"])
+        peers = [r for r in at if r["method"].startswith("k-diffusion:")]
+        if not peers:
+            continue
+        peer = min(peers, key=lambda r: r["w1"])
+        print(
+            f"| {budget} | {ours['method'][9:]} | {ours['w1']:.4f} | {peer['method'][12:]} | {peer['w1']:.4f} "
+            f"| {peer['w1'] / ours['w1']:.2f} |"
+        )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"floor": metric.floor, "n": args.n, "seeds": args.seeds, "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
