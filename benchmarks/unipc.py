@@ -49,7 +49,6 @@ OURS = {  # label: (sampler, options)
     "unipc order=3 lower_order_final": ("unipc", {"order": 3, "lower_order_final": True}),
     "unipc order=3 corrector=False": ("unipc", {"order": 3, "corrector": False}),
     "dpm_solver_pp_2m": ("dpm_solver_pp_2m", {}),
-    "dpm_solver_pp_3m": ("dpm_solver_pp_3m", {}),
 }
 
 
