@@ -32,6 +32,7 @@ KD = {"start": "lower_order", "curvature": 0.5}  # DPM-Solver++(3M) as k-diffusi
 OURS = [  # (sampler, options): every option that matters is explicit, so the rows do not depend on the defaults
     ("dpm_solver_pp_2m_sde", {"clock": "sigma"}),
     ("dpm_solver_pp_2m_sde", {"clock": "log_snr"}),
+    ("dpm_solver_pp_2m_sde", {"clock": "time"}),
     ("dpm_solver_pp_3m_sde", {"clock": "sigma", **EXACT}),
     ("dpm_solver_pp_3m_sde", {"clock": "log_snr", **EXACT}),
     ("dpm_solver_pp_3m_sde", {"clock": "log_snr", **KD}),
@@ -102,6 +103,50 @@ def ode_table(nfes: list[int], paths: int) -> None:
         print(f"{name:64s} " + "  ".join(errs), flush=True)
 
 
+def peer_differences() -> None:
+    """Largest differences to k-diffusion's 2M SDE / 3M SDE on the same noise (the peer test's setting: ``edm``, 11
+    Karras steps from σ = 80 to 0.002 then the denoiser, 64 samples of a 2-D three-component mixture)."""
+    from sdesolve_diffusion import GaussianMixture
+
+    kd = load_kdiffusion_sampling()
+    mix = GaussianMixture(
+        torch.tensor([[-1.0, 0.5], [1.0, -0.3], [0.2, 1.2]]),
+        torch.tensor([[0.3**2, 0.5**2], [0.4**2, 0.2**2], [0.25**2, 0.25**2]]),
+        torch.tensor([0.5, 0.3, 0.2]),
+    )
+    proc = sdesolve.registry().get("process", "edm")
+    den = mix.model(proc, "edm")
+    ramp = torch.linspace(0, 1, 12, dtype=F64)
+    sigmas = (80 ** (1 / 7) + ramp * (0.002 ** (1 / 7) - 80 ** (1 / 7))) ** 7
+    x_T = torch.randn(64, 2, dtype=F64, generator=torch.Generator().manual_seed(1)) * 80
+
+    def theirs(name, eta, **kw):
+        gen = torch.Generator().manual_seed(3)
+        noise = lambda s, sn: torch.randn(x_T.shape, generator=gen, dtype=F64)  # noqa: E731
+        full = torch.cat([sigmas, sigmas.new_zeros(1)])
+        return getattr(kd, name)(den, x_T.clone(), full, disable=True, eta=eta, noise_sampler=noise, **kw)
+
+    def ours(name, eta, **kw):
+        gen = torch.Generator().manual_seed(3)
+        opts = dict(process=proc, prediction="edm", grid=sigmas, denoise=True, generator=gen, eta=eta)
+        return sdesolve.sample(den, x_T, name, **opts, **kw)
+
+    kd_3m = {"clock": "log_snr", **KD}
+    cases = [
+        ("2m_sde clock=log_snr vs heun", "dpm_solver_pp_2m_sde", {"clock": "log_snr"}, "sample_dpmpp_2m_sde", "heun"),
+        ("2m_sde clock=log_snr vs midpoint", "dpm_solver_pp_2m_sde", {"clock": "log_snr"}, "sample_dpmpp_2m_sde", None),
+        ("2m_sde clock=time vs heun", "dpm_solver_pp_2m_sde", {"clock": "time"}, "sample_dpmpp_2m_sde", "heun"),
+        ("3m_sde k-diffusion form vs 3m_sde", "dpm_solver_pp_3m_sde", kd_3m, "sample_dpmpp_3m_sde", None),
+        ("3m_sde exact (log_snr) vs 3m_sde", "dpm_solver_pp_3m_sde", {"clock": "log_snr"}, "sample_dpmpp_3m_sde", None),
+    ]
+    for label, name, options, peer, solver_type in cases:
+        diffs = []
+        for eta in (1.0, 0.0):
+            kw = {} if solver_type is None else {"solver_type": solver_type}
+            diffs.append(float((ours(name, eta, **options) - theirs(peer, eta, **kw)).abs().max()))
+        print(f"{label:40s} eta=1: {diffs[0]:.1e}  eta=0: {diffs[1]:.1e}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--nfe", type=int, nargs="+", default=[10, 20, 40, 80])
@@ -109,6 +154,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="2000 samples, 1 seed")
     parser.add_argument("--json", help="write the rows here")
+    parser.add_argument("--peer-differences", action="store_true", help="largest differences to k-diffusion")
     parser.add_argument("--ode", action="store_true", help="the deterministic table (distance to the exact flow)")
     parser.add_argument("--paths", type=int, default=256, help="paths for --ode")
     parser.add_argument("--only", nargs="+", help="run only the methods whose name contains one of these")
@@ -117,6 +163,9 @@ def main() -> None:
         args.n, args.seeds = 2000, 1
     if args.ode:
         ode_table(args.nfe, args.paths)
+        return
+    if args.peer_differences:
+        peer_differences()
         return
     pb = make_problem()
     metric = SlicedW1(pb.target, args.n, seed=0)
