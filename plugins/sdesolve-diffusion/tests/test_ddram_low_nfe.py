@@ -109,3 +109,22 @@ def test_kdiffusion_functions_integrate_on_vp(target, start, sampler) -> None:
     sigmas = sdesolve.registry().get("grid", "edm")(edm, steps, t_max=SIGMA_MAX, t_min=SIGMA_MIN)
     got = kdiffusion_sampler(sampler)(target.model(edm, "edm"), y_T, sigmas, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(got, _sample(target, sampler, "vp", 20, y_T), rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("process_name", ["vp", "edm"])
+def test_ddram_with_its_defaults_is_stable_at_10_nfe_and_keeps_the_relative_score_at_40(
+    target, start, quantiles, process_name
+) -> None:
+    """Regression (issue 11): ddram's default splitting gave W1 0.95-1.76 and |x| ~ 40 at 10 NFE. ``auto`` takes
+    ``skip`` on coarse grids (10, 20 NFE on the EDM grid) and the relative score from 40 NFE, where it is 4x better."""
+    from sdesolve_diffusion.samplers.solver import auto_splitting
+
+    y = _sample(target, "ddram", process_name, 10, start)
+    assert float(y.abs().max()) < 4.0 and _w1(y, quantiles) < 0.35
+    process = sdesolve.registry().get("process", process_name)
+    hi, lo = (float(process.t_from_edm_sigma(torch.tensor(s, dtype=F64))) for s in (SIGMA_MAX, SIGMA_MIN))
+    grid = sdesolve.registry().get("grid", "edm")
+    picks = {nfe: auto_splitting(process, grid(process, nfe // 2, t_max=hi, t_min=lo)) for nfe in (10, 20, 40, 80)}
+    assert picks == {10: "skip", 20: "skip", 40: "relative", 80: "relative"}
+    fine = _sample(target, "ddram", process_name, 40, start)
+    assert _w1(fine, quantiles) < 0.02  # measured 0.0094 (relative) against 0.040 (skip)

@@ -163,6 +163,7 @@ class MultistepSampler(SolverSampler):
 
     clock: ClassVar[str] = "sigma"
     splitting: ClassVar[str] = "data"
+    on_vp: ClassVar[bool] = False  # the clock is the time variable: "time" means the process's own, on every process
 
     @classmethod
     def _solve_options(cls) -> dict[str, Any]:

@@ -5,9 +5,14 @@ sampler                   stepper                η         splitting
 ========================= ====================== ========= ==========
 ``euler_maruyama_sde``    ``euler_maruyama``     1 (SDE)   score
 ``exponential_euler_sde`` ``exponential_euler``  1 (SDE)   relative
-``ddram``                 ``randomized_midpoint`` 1 (SDE)  relative
+``ddram``                 ``randomized_midpoint`` 1 (SDE)  auto
 ``ddram_ode``             ``randomized_midpoint`` 0 (ODE)  skip
 ========================= ====================== ========= ==========
+
+``auto``: ``skip`` on a coarse grid, ``relative`` otherwise (:func:`auto_splitting`). A process that is not
+variance-preserving (``edm``, ``ve``) is integrated on ``vp`` at the same noise levels
+(:func:`_on_variance_preserving`), so every recipe is as accurate there as on ``vp``; the callback still sees the
+process's own coordinates.
 
 Options: ``splitting``, ``eta``, ``bm`` (a Brownian path, as ``sdesolve.solve`` takes it), ``subdivisions`` (cells
 per step of the coefficient tables), ``denoise`` (finish with the denoiser at the last time) and the stepper's own
@@ -24,12 +29,21 @@ import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import torch
 from torch import Tensor
 
 from sdesolve import get_stepper, solve
 from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext
 
-__all__ = ["DDRaM", "DDRaMODE", "EulerMaruyamaSDE", "ExponentialEulerSDE", "SolverSampler"]
+__all__ = [
+    "AUTO_SKIP_RATIO",
+    "DDRaM",
+    "DDRaMODE",
+    "EulerMaruyamaSDE",
+    "ExponentialEulerSDE",
+    "SolverSampler",
+    "auto_splitting",
+]
 
 _SOLVE_OPTIONS = ("bm", "subdivisions")  # keywords of sdesolve.solve a recipe sampler passes through
 _DERIVED = ("stepper_class", "nfe_per_step", "order", "stochastic")
@@ -56,6 +70,9 @@ class SolverSampler(DiffusionSampler):
     stepper: ClassVar[str] = ""
     eta: ClassVar[float] = 1.0
     splitting: ClassVar[str] = "relative"
+    #: integrate a process that is not variance-preserving on ``vp`` at the same noise levels (a recipe whose own
+    #: time variable matters, e.g. a multistep method's clock, sets False)
+    on_vp: ClassVar[bool] = True
     stepper_class = _FromStepper(lambda cls: get_stepper(cls.stepper))
     nfe_per_step = _FromStepper(lambda cls: cls.stepper_class.nfe_per_step)
     order = _FromStepper(lambda cls: cls.stepper_class.weak_order if cls.eta != 0 else cls.stepper_class.ode_order)
@@ -102,9 +119,14 @@ class SolverSampler(DiffusionSampler):
                 "stop early (t_min > 0) and pass denoise=True to finish with the denoiser"
             )
         stepper_options = dict(options)
-        splitting = stepper_options.pop("splitting", None)
+        splitting = stepper_options.pop("splitting", None) or self.splitting
+        if splitting == "auto":
+            splitting = auto_splitting(ctx.process, ctx.times)
         eta = stepper_options.pop("eta", None)
-        sde = ctx.process.sde(ctx.adapter, splitting or self.splitting, self.eta if eta is None else eta)
+        eta = self.eta if eta is None else eta
+        if self.on_vp and not ctx.process.variance_preserving and stepper_options.get("bm") is None:
+            return _on_variance_preserving(self.stepper, ctx, x, on_step, splitting, eta, stepper_options)
+        sde = ctx.process.sde(ctx.adapter, splitting, eta)
         return solve(
             sde,
             x,
@@ -115,6 +137,93 @@ class SolverSampler(DiffusionSampler):
             check_finite=False,  # the driver's reporter watches every sampler's states
             **stepper_options,
         )
+
+
+#: ``splitting="auto"`` takes ``skip`` when some step divides the noise level ``σ/α`` by more than this.
+AUTO_SKIP_RATIO = 4.0
+
+
+def auto_splitting(process: Any, times: Tensor) -> str:
+    """``"skip"`` on a coarse grid (a step dividing ``σ/α`` by more than :data:`AUTO_SKIP_RATIO`), else
+    ``"relative"``.
+
+    Measured for ``ddram`` (W1 on the two-mode mixture, docs/benchmarks.md): ``skip`` damps the frozen ``N`` across
+    a large σ ratio (10 NFE: 0.21 against 0.95 and tails to |x| ~ 40; 20 NFE: 0.089 against 0.128), the relative score
+    is 4-20x more accurate once every ratio is small (40 NFE: 0.0094 against 0.040). On the EDM ρ = 7 grid (σ 80 →
+    0.002) the largest step ratio is 25 at 5 steps, 6.0 at 10 and 2.6 at 20: 10 and 20 NFE take ``skip``.
+    """
+    levels = process.edm_sigma(times.to(torch.float64))
+    positive = levels[levels > 0]
+    ratios = positive[:-1] / positive[1:]
+    return "skip" if ratios.numel() and float(ratios.max()) > AUTO_SKIP_RATIO else "relative"
+
+
+class _VPView:
+    """The model adapter of a process ``P`` seen on the variance-preserving process ``Q`` with the same noise
+    levels: ``t_P(t_Q)`` has ``σ_P/α_P = σ_Q/α_Q``, the state is ``x_Q = x_P α_Q/α_P``, and the data and noise
+    predictions are the same (``x = α x̂₀ + σ ε̂`` in both)."""
+
+    def __init__(self, adapter: Any, source: Any, vp: Any) -> None:
+        self.adapter, self.source, self.vp = adapter, source, vp
+
+    def _to_source(self, t: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+        t64 = t.to(torch.float64)
+        t_p = self.source.t_from_edm_sigma(self.vp.edm_sigma(t64))
+        ratio = (self.source.alpha(t_p) / self.vp.alpha(t64)).to(x.dtype).reshape((-1,) + (1,) * (x.dim() - 1))
+        return t_p, x * ratio
+
+    def data(self, t: Tensor, x: Tensor) -> Tensor:
+        return self.adapter.data(*self._to_source(t, x))
+
+    def eps(self, t: Tensor, x: Tensor) -> Tensor:
+        return self.adapter.eps(*self._to_source(t, x))
+
+    def data_and_eps(self, t: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+        return self.adapter.data_and_eps(*self._to_source(t, x))
+
+    def score(self, t: Tensor, x: Tensor) -> Tensor:
+        sigma = self.vp.sigma(t.to(torch.float64)).to(x.dtype).reshape((-1,) + (1,) * (x.dim() - 1))
+        return -self.eps(t, x) / sigma
+
+
+def _on_variance_preserving(
+    stepper: str,
+    ctx: SamplingContext,
+    x: Tensor,
+    on_step: Callable[..., None],
+    splitting: str,
+    eta: float,
+    options: dict[str, Any],
+) -> Tensor:
+    """Integrate a non-variance-preserving process's reverse dynamics on ``vp`` at the same noise levels.
+
+    The two are one family of laws in two coordinates (``x_VP = x α_VP/α``), but a stepper that is not an
+    exponential integrator (Euler–Maruyama), or the ``score`` splitting, discretises them differently: measured
+    2-5x more accurate on ``vp`` than on ``edm`` at 10-40 NFE (docs/benchmarks.md). Exponential steppers with the
+    ``relative``/``skip`` splittings give the same iterates either way (to round-off). Not used with a user's
+    Brownian path ``bm``, which lives in the process's own time.
+    """
+    from sdesolve import registry
+
+    vp = registry().get("process", "vp")
+    times = vp.t_from_edm_sigma(ctx.process.edm_sigma(ctx.times))
+    scale = vp.alpha(times) / ctx.process.alpha(ctx.times)  # x_VP = x_P · scale, float64, one per grid time
+
+    def report(i: int, x_i: Tensor, *extra: Any) -> None:
+        on_step(i, x_i / float(scale[i + 1]), *extra)
+
+    sde = vp.sde(_VPView(ctx.adapter, ctx.process, vp), splitting, eta)
+    out = solve(
+        sde,
+        x * float(scale[0]),
+        times,
+        stepper,
+        generator=ctx.generator,
+        callback=report,
+        check_finite=False,
+        **options,
+    )
+    return out / float(scale[-1])
 
 
 class EulerMaruyamaSDE(SolverSampler):
@@ -131,14 +240,16 @@ class ExponentialEulerSDE(SolverSampler):
 
 
 class DDRaM(SolverSampler):
-    """Relative score by default: on ``vp`` it is the most accurate from 40 NFE (W1 0.0094 and 0.0005 at 40 and 80
-    NFE against 0.040 and 0.0115 with ``skip``). At 10-20 NFE, or on ``edm``/``ve``, pass ``splitting="skip"``: its
-    frozen ``N`` is damped across the first steps' 15-85× σ ratios (10 NFE: W1 0.21, bounded, against 0.95 and |x|
-    up to 40 with the relative score) and it gives the same samples on every process (docs/samplers/ddram.md)."""
+    """``splitting="auto"`` by default: ``skip`` on coarse grids (a step dividing σ/α by more than 4: on the EDM grid
+    10 and 20 NFE), where its frozen ``N`` is damped across the first steps' large σ ratios (10 NFE: W1 0.21,
+    bounded, against 0.95 and |x| up to 40 with the relative score); the relative score otherwise, the most accurate
+    from 40 NFE (W1 0.0094 and 0.0005 at 40 and 80 NFE against 0.040 and 0.0115 with ``skip``)
+    (docs/samplers/ddram.md)."""
 
     name = "ddram"
     stepper = "randomized_midpoint"
-    summary = "DDRaM: randomized midpoint on the reverse SDE, importance-sampled τ, relative score"
+    splitting = "auto"
+    summary = "DDRaM: randomized midpoint on the reverse SDE, importance-sampled τ, skip/relative splitting by grid"
 
 
 class DDRaMODE(SolverSampler):
