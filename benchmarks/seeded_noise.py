@@ -141,8 +141,15 @@ def part_loop(args: argparse.Namespace, sync: Callable[[], None]) -> None:
         def solve(**kw: Any) -> Any:
             return sdesolve.solve(prob.sde, prob.x_T, prob.times, "euler_maruyama", **kw)
 
+        def budget_invariant() -> None:  # the score plus the draw sdesolve makes (53-bit uniforms, any dtype)
+            gen = torch.Generator(device=device).manual_seed(0)
+            for t, x in prob.inputs:
+                prob.score(t, x)
+                randn(x.shape, gen, device, x.dtype)
+
         jobs = {
             "budget (score + randn only)": prob.budget,
+            "budget with sdesolve's dtype-invariant draw": budget_invariant,
             "euler_maruyama, one generator": lambda: solve(generator=torch.Generator(device=device).manual_seed(0)),
             "euler_maruyama, default generator": solve,
             "euler_maruyama, check_finite=False": lambda: solve(check_finite=False),
@@ -152,12 +159,13 @@ def part_loop(args: argparse.Namespace, sync: Callable[[], None]) -> None:
     finally:
         if flushed:
             torch.set_flush_denormal(False)
-    show(f"solve(..., 'euler_maruyama'), B={batch}, d={args.dim}, {steps} steps, float32 on {device}", best, "budget")
+    title = f"solve(..., 'euler_maruyama'), B={batch}, d={args.dim}, {steps} steps, float32 on {device}"
+    show(title, best, "budget (score + randn only)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("parts", nargs="*", default=["sample", "draw", "loop"], choices=["sample", "draw", "loop"])
+    parser.add_argument("parts", nargs="*", help="sample, draw and/or loop (default: all three)")
     parser.add_argument("--batch", type=int, default=2048)
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--steps", type=int, default=50)
@@ -173,8 +181,12 @@ def main() -> None:
         f"{os.environ.get('OMP_NUM_THREADS')}, cpu capability {torch.backends.cpu.get_cpu_capability()}, "
         f"load average {os.getloadavg()[0]:.1f}"
     )
-    for part in args.parts:
-        {"sample": part_sample, "draw": part_draw, "loop": part_loop}[part](args, sync)
+    parts = {"sample": part_sample, "draw": part_draw, "loop": part_loop}
+    unknown = sorted(set(args.parts) - set(parts))
+    if unknown:
+        parser.error(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(parts)}")
+    for part in args.parts or list(parts):
+        parts[part](args, sync)
 
 
 if __name__ == "__main__":

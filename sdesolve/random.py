@@ -14,7 +14,7 @@ Three sources of randomness, accepted wherever a ``generator`` is:
 The seed-stream scheme (:data:`NOISE_SCHEME`), with ``mix`` the SplitMix64 output function and ``γ`` its
 increment (Steele, Lea & Flood 2014; every operation is on 64-bit words, wrapping)::
 
-    mix(z) = z ^ (z >> 31)  after  z ^= z >> 30; z *= 0xBF58476D1CE4E5B9; z ^= z >> 27; z *= 0x94D049BB133111EB
+    mix(z):  z ^= z >> 30;  z *= 0xBF58476D1CE4E5B9;  z ^= z >> 27;  z *= 0x94D049BB133111EB;  z ^= z >> 31
     key_i        = mix(seeds[i] + γ)                the first SplitMix64 output of seeds[i]
     draw key     = mix(key_i + (j + 1) γ)           the (j+1)-th SplitMix64 output of key_i, for draw j = 0, 1, ...
     word e       = mix(draw key + (e + 1) γ)        the (e+1)-th SplitMix64 output of the draw key
@@ -23,17 +23,22 @@ increment (Steele, Lea & Flood 2014; every operation is on 64-bit words, wrappin
                    element e = r sin θ,  element e + P = r cos θ  (the last one dropped when m is odd)
 
 Each request (one ``randn`` or ``rand`` call) is one draw ``j``; a request for ``m`` numbers per sample reads
-words ``0 .. 2⌈m/2⌉ - 1`` (normals) or word 0 (one uniform). Streams of distinct seeds meet only if two 64-bit
-keys fall within a few million increments of each other (probability ~1e-7 for 10⁵ samples × 10³ draws).
+words ``0 .. 2⌈m/2⌉ - 1`` (normals) or word 0 (one uniform); shifts are logical (on unsigned words) except where
+marked. Each (sample, draw) is a SplitMix64 sequence from a 64-bit state, so two of them can overlap (share a
+shifted run of words) only through a collision of 64-bit states: with ``N`` = samples × draws and ``L`` words per
+draw the expected number of overlapping pairs is about ``N² L / 2⁶⁴`` — 0.07 for 10⁴ samples × 10³ draws of 12 288
+numbers, 7 for 10⁵ samples (a shared run between two unrelated draws, not a repeated sample).
 SplitMix64 passes BigCrush; the tests check moments, a Kolmogorov–Smirnov statistic and independence across
-samples, draws and elements. A Philox4x32-10 written with the same torch integer ops measured 5.7× slower on
-the CPU than this scheme (benchmarks/seeded_noise.py), which would cost more than the 1.2× budget of one
-generator.
+samples, draws and elements. A Philox4x32-10 written with the same torch integer operations (checked against the
+Random123 known answers) took 6–9× the CPU time of these words (``python benchmarks/seeded_noise.py draw``), more
+than a whole draw of normals costs, so it could not meet the budget of 1.2× one generator.
 
 Every draw is made in float64 and then cast to the requested dtype: torch's generators give different streams for
 float32 and float64 requests (CPU ``randn`` of 16 or more numbers, and ``rand`` always, consume the generator
 differently), so drawing in the working dtype would make a float32 and a float64 run with the same seeds entirely
-different. With one draw dtype, changing ``dtype`` changes round-off only.
+different. With one draw dtype, changing ``dtype`` changes round-off only: the uniforms are the same 53-bit numbers,
+and for a float32 (or lower) result the Box–Muller functions run in float32 — the float64 draw to a few float32
+ulps of the radius and angle (at most 7e-5 absolute at the 8.6σ tail, about 1e-7 on average), 2–4× cheaper.
 """
 
 from __future__ import annotations
@@ -166,6 +171,9 @@ class SeedStreams:
         """The next draw as ``(len(seeds), count)`` standard normals (Box–Muller on word pairs, in float64), cast to
         ``dtype``.
 
+        The uniforms are always formed from 53-bit words in float64; for a ``dtype`` of float32 or less the
+        logarithm, square root, sine and cosine then run in float32 (2–4× faster than in float64): the result is the
+        float64 draw to float32 round-off, so float32 and float64 runs still see the same noise to round-off.
         Radius and angle words are handled as two contiguous blocks (transcendental functions on strided halves
         run at half speed), and on the CPU the batch is processed in blocks of rows of about ``_CPU_BLOCK`` words so
         that the temporaries stay in cache (a 256×3×64×64 draw is 3 million words); the numbers do not depend on
@@ -176,14 +184,18 @@ class SeedStreams:
         draw_keys = self._next_draw_keys(device)[:, None]
         offsets = self._element_offsets(2 * pairs, device)
         out = torch.empty(batch, 2 * pairs, dtype=dtype, device=device)
+        work = _work_dtype(dtype)
         rows = batch if device.type != "cpu" else max(1, _CPU_BLOCK // (2 * pairs))
         for start in range(0, batch, rows):
             keys = draw_keys[start : start + rows]
             # word >> 11 (arithmetic) is uniform on the integers [-2**52, 2**52): u = v·2⁻⁵³ + ½ is the 53-bit uniform
             radius = (_mix_(keys + offsets[:pairs]) >> 11).to(DRAW_DTYPE)
-            angle = (_mix_(keys + offsets[pairs:]) >> 11).to(DRAW_DTYPE)
-            radius.mul_(-(2.0**-53)).add_(0.5).log_().mul_(-2.0).sqrt_()  # √(-2 log(1 - u)), 1 - u ∈ (0, 1]: ≤ 8.6
-            angle.mul_(2.0 * math.pi * 2.0**-53)  # 2π(u - ½): a uniform angle on [-π, π)
+            radius.mul_(-(2.0**-53)).add_(0.5)  # 1 - u ∈ (0, 1], exact in float64
+            radius = radius.to(work).log_().mul_(-2.0).sqrt_()  # √(-2 log(1 - u)) ≤ 8.6
+            if work == DRAW_DTYPE:  # 2π(u - ½): a uniform angle on [-π, π)
+                angle = (_mix_(keys + offsets[pairs:]) >> 11).to(work).mul_(2.0 * math.pi * 2.0**-53)
+            else:  # the angle's leading 24 bits (exact in float32): the float64 angle to float32 round-off
+                angle = (_mix_(keys + offsets[pairs:]) >> 40).to(work).mul_(2.0 * math.pi * 2.0**-24)
             block = out[start : start + rows]
             block[:, :pairs].copy_(torch.sin(angle).mul_(radius))  # elements e < P: r sin θ
             block[:, pairs:].copy_(angle.cos_().mul_(radius))  # elements P + e: r cos θ
@@ -225,12 +237,22 @@ def randn(shape: Sequence[int], generator: Generators, device: torch.device, dty
 _VECTORISE_FROM = 8192  # numbers per draw from which the vectorised float64 transform is faster than torch's
 
 
+def _work_dtype(dtype: torch.dtype) -> torch.dtype:
+    """float32 for results of float32 precision or less (float32, float16, bfloat16), float64 otherwise."""
+    return torch.float32 if dtype.is_floating_point and torch.finfo(dtype).bits <= 32 else DRAW_DTYPE
+
+
 def _box_muller_16(u: Tensor, out: Tensor) -> None:
     """torch's CPU ``normal_fill_16`` on blocks of 16 uniforms: ``out[j] = r cos θ``, ``out[j + 8] = r sin θ`` with
     ``r = √(-2 log(1 - u[j]))``, ``θ = 2π u[j + 8]`` — as vectorised tensor operations."""
     blocks = u.view(-1, 2, 8)
-    radius = torch.log1p(blocks[:, 0].neg()).mul_(-2.0).sqrt_()
-    angle = blocks[:, 1].mul(2.0 * math.pi)
+    work = _work_dtype(out.dtype)
+    if work == DRAW_DTYPE:
+        radius = torch.log1p(blocks[:, 0].neg()).mul_(-2.0).sqrt_()
+        angle = blocks[:, 1].mul(2.0 * math.pi)
+    else:  # 1 - u exact in float64, the transcendental functions in float32 (see SeedStreams.normal)
+        radius = blocks[:, 0].neg().add_(1.0).to(work).log_().mul_(-2.0).sqrt_()
+        angle = blocks[:, 1].to(work).mul_(2.0 * math.pi)
     sine = torch.sin(angle)
     dst = out.view(-1, 2, 8)
     dst[:, 0].copy_(angle.cos_().mul_(radius))
@@ -239,7 +261,8 @@ def _box_muller_16(u: Tensor, out: Tensor) -> None:
 
 def _cpu_randn(shape: tuple[int, ...], generator: torch.Generator | None, dtype: torch.dtype) -> Tensor:
     """``torch.randn(shape, generator=generator, dtype=float64)`` on the CPU, cast to ``dtype``: the same numbers
-    (to the last bit or two of float64) and the same generator state afterwards, about twice as fast.
+    (to the last bit or two of float64; to float32 round-off for a float32 ``dtype``, see the module docstring) and
+    the same generator state afterwards, at a fraction of torch's cost.
 
     torch fills float64 normals with a scalar loop (``normal_fill``: 53-bit uniforms from the generator, then
     Box–Muller on blocks of 16, the last 16 recomputed from 16 fresh uniforms when the size is not a multiple of

@@ -80,10 +80,14 @@ def test_a_sample_depends_on_its_seed_only() -> None:
     assert all(float(u[i]) == float(rand(1, parts[s], CPU, F64)) for i, s in enumerate(seeds))
 
 
-def test_float32_and_float64_draw_the_same_numbers() -> None:
-    a = randn((4, 9), SeedStreams(range(4)), CPU, torch.float32)
-    b = randn((4, 9), SeedStreams(range(4)), CPU, F64)
-    assert a.dtype == torch.float32 and torch.equal(a, b.float())
+def test_float32_and_float64_draw_the_same_numbers_to_float32_round_off() -> None:
+    """The same 53-bit uniforms; a float32 draw runs log/sqrt/sin/cos in float32: a few float32 ulps of the
+    radius (≤ 8.6) and of the angle (≤ π), i.e. at most 64 · 2⁻²³ · 8.6 ≈ 7e-5 absolute."""
+    a = randn((4000, 9), SeedStreams(range(4000)), CPU, torch.float32)
+    b = randn((4000, 9), SeedStreams(range(4000)), CPU, F64)
+    assert a.dtype == torch.float32
+    torch.testing.assert_close(a.double(), b, rtol=0, atol=64 * torch.finfo(torch.float32).eps * 8.6)
+    assert float((a.double() - b).abs().mean()) < 1e-6
 
 
 def test_normals_have_the_standard_normal_law() -> None:

@@ -23,7 +23,8 @@ def test_one_cpu_generator_draws_what_torch_randn_draws(shape) -> None:
     assert torch.equal(ours.get_state(), theirs.get_state())
     x32 = randn(shape, torch.Generator().manual_seed(3), CPU, torch.float32)
     assert x32.dtype == torch.float32
-    torch.testing.assert_close(x32, y.float(), rtol=0, atol=torch.finfo(torch.float32).eps * 8.6)
+    # float32 draws run the transcendental functions in float32 (see test_random.py for the bound)
+    torch.testing.assert_close(x32.double(), y, rtol=0, atol=64 * torch.finfo(torch.float32).eps * 8.6)
 
 
 def test_the_default_generator_too() -> None:
