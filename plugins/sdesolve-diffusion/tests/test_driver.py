@@ -136,8 +136,9 @@ def test_every_sampler_is_driven(cls) -> None:
     shown = {p.name: p.default for p in params if p.kind == p.KEYWORD_ONLY}
     if issubclass(cls, SolverSampler):  # then **stepper_options: solve's bm, subdivisions and the stepper's options
         assert [p.name for p in params if p.kind == p.VAR_KEYWORD] == ["stepper_options"]
-        assert list(shown) == ["splitting", "eta"]
-        shown |= {"bm": None, "subdivisions": cls.options()["subdivisions"]} | cls.stepper_class.options()
+        assert list(shown)[:2] == ["splitting", "eta"]  # then a recipe family's own (e.g. the multistep clock)
+        solve_options = {"bm": None, "subdivisions": cls.options()["subdivisions"]}
+        shown |= solve_options | cls.stepper_class.options() | cls.stepper_defaults
     assert shown == cls.options()
 
 
@@ -150,7 +151,8 @@ def test_recipe_metadata_is_the_steppers(cls) -> None:
     assert cls.order == (stepper.weak_order if cls.eta != 0 else stepper.ode_order)
     info = registry().get("sampler", cls.name).describe()
     assert (info["nfe_per_step"], info["order"], info["stochastic"]) == (cls.nfe_per_step, cls.order, cls.stochastic)
-    assert stepper.options().items() <= cls.options().items()
+    assert set(cls.stepper_defaults) <= set(stepper.options())  # a recipe may only re-default its stepper's options
+    assert {**stepper.options(), **cls.stepper_defaults}.items() <= cls.options().items()
 
 
 def test_recipe_metadata_values() -> None:
@@ -161,6 +163,10 @@ def test_recipe_metadata_values() -> None:
         "exponential_euler_sde": ("exponential_euler", 1, 1.0, True),
         "ddram": ("randomized_midpoint", 2, 1.0, True),
         "ddram_ode": ("randomized_midpoint", 2, 1.5, False),
+        "dpm_solver_pp_2m_sde": ("exponential_ab2", 1, 1.0, True),
+        "dpm_solver_pp_3m_sde": ("exponential_ab3", 1, 1.0, True),
+        "dpm_solver_pp_3m": ("exponential_ab3", 1, 3.0, False),
+        "unipc": ("unipc", 1, 3.0, False),
     }
 
 
@@ -183,3 +189,26 @@ def test_recipes_cannot_hand_copy_metadata() -> None:
         1.0,
         True,
     )
+
+
+def test_a_recipe_may_re_default_its_steppers_options() -> None:
+    """``stepper_defaults``: unipc runs order 3 by default (measured best), the stepper keeps its own default."""
+    from sdesolve_diffusion.samplers.unipc import UniPCSampler
+
+    assert sdesolve.get_stepper("unipc").options()["order"] == 2 and UniPCSampler.options()["order"] == 3
+    vp = registry().get("process", "vp")
+
+    def model(x, t):
+        return x * vp.sigma(t.to(torch.float64)).to(x.dtype)[:, None]  # the exact ε of N(0, I) data
+
+    x_T = torch.randn(8, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    run = lambda **o: sdesolve.sample(model, x_T, "unipc", steps=6, process="vp", **o)  # noqa: E731
+    assert torch.equal(run(), run(order=3)) and not torch.equal(run(), run(order=2))
+
+    class BadDefaults(SolverSampler):
+        name = "bad_defaults"
+        stepper = "heun"
+        stepper_defaults: ClassVar[dict] = {"order": 3}
+
+    with pytest.raises(TypeError, match=r"stepper_defaults names order, not options of stepper 'heun'"):
+        BadDefaults.options()

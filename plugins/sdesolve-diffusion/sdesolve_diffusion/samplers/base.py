@@ -163,6 +163,10 @@ class DiffusionSampler:
         keyword-only parameters of :meth:`run`) with their defaults."""
         return {**cls._init_options, **cls._step_options}
 
+    def _defaults(self) -> dict[str, Any]:
+        """Option values the sampler uses when the caller gives none, beyond its parameters' own defaults."""
+        return {}
+
     def check_options(self, options: dict[str, Any]) -> None:
         """Raise a ``TypeError`` listing the accepted options when ``options`` holds an unknown one."""
         check_options(
@@ -262,7 +266,7 @@ class DiffusionSampler:
         """The driver loop: advance ``x`` over ``ctx.times``, reporting after every step (``ctx.report``); return
         ``x`` at the last time (``denoise`` is handled by the caller). Not overridable: subclasses implement
         :meth:`step`."""
-        return self._drive(ctx, x, options)
+        return self._drive(ctx, x, {**self._defaults(), **options})
 
     def _drive(self, ctx: SamplingContext, x: Tensor, options: dict[str, Any]) -> Tensor:
         n = ctx.times.numel() - 1
@@ -322,7 +326,7 @@ def _advertised_run(cls: type[DiffusionSampler], keywords: dict[str, Any], more:
     ``inspect.signature(sampler.run)`` shows, e.g. to the ``sdesolve sample --option`` check)."""
 
     def run(self: DiffusionSampler, ctx: SamplingContext, x: Tensor, **options: Any) -> Tensor:
-        return self._drive(ctx, x, options)
+        return self._drive(ctx, x, {**self._defaults(), **options})
 
     P = inspect.Parameter
     run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]

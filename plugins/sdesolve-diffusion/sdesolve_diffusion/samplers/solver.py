@@ -73,6 +73,8 @@ class SolverSampler(DiffusionSampler):
     #: integrate a process that is not variance-preserving on ``vp`` at the same noise levels (a recipe whose own
     #: time variable matters, e.g. a multistep method's clock, sets False)
     on_vp: ClassVar[bool] = True
+    #: the recipe's defaults for options of its stepper, where the measured best differs from the stepper's
+    stepper_defaults: ClassVar[dict[str, Any]] = {}
     stepper_class = _FromStepper(lambda cls: get_stepper(cls.stepper))
     nfe_per_step = _FromStepper(lambda cls: cls.stepper_class.nfe_per_step)
     order = _FromStepper(lambda cls: cls.stepper_class.weak_order if cls.eta != 0 else cls.stepper_class.ode_order)
@@ -97,8 +99,19 @@ class SolverSampler(DiffusionSampler):
     @classmethod
     def options(cls) -> dict[str, Any]:
         """``splitting``, ``eta``, the options ``solve`` takes for the integration itself (``bm``, a Brownian path;
-        ``subdivisions`` of the coefficient tables) and the options of the stepper it runs."""
-        return {**cls._solve_options(), **cls.stepper_class.options()}
+        ``subdivisions`` of the coefficient tables) and the options of the stepper it runs, with the recipe's own
+        defaults for them (``stepper_defaults``)."""
+        stepper = cls.stepper_class.options()
+        unknown = sorted(set(cls.stepper_defaults) - set(stepper))
+        if unknown:
+            raise TypeError(
+                f"{cls.__qualname__}.stepper_defaults names {', '.join(unknown)}, not options of stepper "
+                f"{cls.stepper!r} (its options: {', '.join(stepper) or 'none'})"
+            )
+        return {**cls._solve_options(), **stepper, **cls.stepper_defaults}
+
+    def _defaults(self) -> dict[str, Any]:
+        return dict(self.stepper_defaults)
 
     @classmethod
     def _run_parameters(cls) -> tuple[dict[str, Any], str | None]:

@@ -12,6 +12,8 @@ docs/samplers/unipc.md).
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from sdesolve_diffusion.samplers.multistep import MultistepSampler
 
 __all__ = ["UniPCSampler"]
@@ -30,4 +32,7 @@ class UniPCSampler(MultistepSampler):
     eta = 0.0
     clock = "log_snr"  # UniPC's variable: the sampler is diffusers' UniPC in it (measured: docs/samplers/unipc.md)
     default_grid = "logsnr"  # measured best of edm/logsnr/quadratic across vp, edm and the lab problem
+    # measured on the lab's problem (docs/samplers/unipc.md): order 3 beats the stepper's default order 2 at every NFE
+    # (RMS to the exact flow 0.43/0.055/0.0105/1.4e-3 against 0.62/0.18/0.017/3.6e-3 at NFE 10/20/40/80)
+    stepper_defaults: ClassVar[dict[str, Any]] = {"order": 3}
     summary = "UniPC: multistep predictor + UniC corrector in log-SNR time (diffusers UniPCMultistepScheduler)"
