@@ -18,7 +18,7 @@ implemented.
 
 **Synchronisation.** The controller decides on the host, so each attempted step reads exactly one scalar (the
 batch's error norm, which also carries a non-finite flag) back from the device; the initial step-size selection
-(when ``dt0`` is not given) reads two more. The coefficients of a step (``a, b`` at the stage times, the integrating
+(when ``dt0`` is not given) reads three more. The coefficients of a step (``a, b`` at the stage times, the integrating
 factor weights) are computed on the host in float64 and enter the device kernels as Python numbers.
 
 **Coefficients of the exponential pair.** The weights of one step ``[t, t + h]`` (``state_weight``, ``phi1``,
@@ -456,7 +456,7 @@ def _check_span(t_span: Any) -> tuple[float, float]:
 
 def _initial_step(ctx: _Context, pair: EmbeddedPair, ctl: PIController, t0: float, x0: Tensor, direction: float):
     """Hairer, Nørsett & Wanner (1993), II.4: the starting step from ``F(t0, x0)`` and one Euler trial (2 NFE and
-    two host reads). Returns ``(|h0|, N(t0, x0))``."""
+    three host reads). Returns ``(|h0|, N(t0, x0))``."""
     a, b = ctx.ab([t0])
     n0 = ctx.nonlinear(t0, x0)
     f0 = torch.add(n0.mul(float(b[0])), x0, alpha=float(a[0]))
