@@ -28,7 +28,7 @@ import torch
 from torchdiffeq import odeint
 
 from sdesolve import solve
-from sdesolve.adaptive import solve_adaptive
+from sdesolve.adaptive import PIController, solve_adaptive
 from sdesolve.conformance.problems import PROBLEMS
 
 TOLS = [10 ** (-k / 2) for k in range(4, 16)]
@@ -117,6 +117,15 @@ def proportionality(names: list[str]) -> None:
                 ratios.append(float((r.x - ref).abs().max()) / tol)
             cells = " | ".join(f"{v:.2f}" for v in ratios)
             print(f"| {name} | {m} | {cells} | {max(ratios) / min(ratios):.2f} | {r.n_accepted}/{r.n_rejected} |")
+    if "ou_mixture_reverse" in names:
+        _, sde, t0, t1, x0, *_ = _setup("ou_mixture_reverse")
+        for pcoeff, icoeff in ((0.0, 1.0), (0.3, 0.4)):
+            ctl = PIController(rtol=1e-6, atol=1e-6, pcoeff=pcoeff, icoeff=icoeff)
+            r = solve_adaptive(sde, x0, (t0, t1), "bosh3", controller=ctl)
+            print(
+                f"ou_mixture_reverse bosh3 tol=1e-6 pcoeff={pcoeff} icoeff={icoeff}: "
+                f"{r.n_accepted} accepted, {r.n_rejected} rejected, {r.nfe} NFE"
+            )
     for name in names:
         _, sde, t0, t1, x0, *_ = _setup(name)
         r = solve_adaptive(sde, x0, (t0, t1), "exponential_rk2", rtol=1e-5, atol=1e-5)

@@ -131,6 +131,17 @@ def test_constant_factor_closed_forms_match_the_tables(r, h):
     assert closed[2] == pytest.approx(float(torch.exp(tab.L[0, -1]) * tab.K[0, -1]), rel=1e-13)
 
 
+@pytest.mark.parametrize("name", ["linear_closed_form", "nonlinear_tv", "ou_mixture_reverse"])
+@pytest.mark.parametrize("h", [0.5, 0.05, -0.5, -0.05])
+def test_two_cells_suffice_on_one_step(name, h):
+    # the adaptive exponential pair tabulates each step with subdivisions=2; the fixed grid uses 32
+    sde = PROBLEMS[name].make(False)
+    t0 = torch.tensor([0.7], dtype=torch.float64)
+    few, many = build_tables(sde, t0, t0 + h, 2), build_tables(sde, t0, t0 + h, 32)
+    for field in ("L", "P", "K"):
+        assert abs(float(getattr(few, field)[0, -1] - getattr(many, field)[0, -1])) <= 4e-16
+
+
 # --- controller behaviour ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("method", PAIRS)
 def test_rejections_happen_and_are_counted(method):
@@ -257,6 +268,12 @@ def test_refuses_bad_times_state_and_method():
         PIController(1e-3, 1e-3, safety=1.5)
     with pytest.raises(ValueError, match="step_ts must be finite"):
         PIController(1e-3, 1e-3, step_ts=[0.1, math.nan])
+
+
+def test_step_below_round_off_is_refused():
+    _, sde, _, _, x0 = _setup("nonlinear_tv")
+    with pytest.raises(StepSizeError, match="round-off"):
+        solve_adaptive(sde, x0, (1.0, 2.0), "exponential_rk2", rtol=1e-3, atol=1e-3, dt0=1e-300)
 
 
 def test_max_steps_reached_says_so():
