@@ -119,3 +119,21 @@ def test_two_steps_and_one_step_grids() -> None:
 def test_bad_options_are_refused(options) -> None:
     with pytest.raises(ValueError, match="exponential_ab3"):
         ExponentialAB3(**options)
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_phi3_is_the_second_moment_weight(backward: bool) -> None:
+    """``coef.phi3 = ∫ (Φ(u)/Φ(t')) b (u - t)² du`` = ``2 b h³ φ₃(a h)`` for constants, ``φ₃(z) = (e^z - 1 - z -
+    z²/2)/z³``, forward and backward; and the chunked pass gives the same numbers."""
+    from sdesolve.coefficients import GridCoefficients
+
+    a, b = -0.7, 1.3
+    ts = _graded(6).flip(0) if backward else _graded(6)
+    sde = SemilinearSDE(a=a, b=b, nonlinear=lambda t, x: x)
+    coef = GridCoefficients(sde, ts, device="cpu", dtype=F64)
+    chunked = GridCoefficients(sde, ts, device="cpu", dtype=F64, chunk=2)
+    for k, h in enumerate(coef.h):
+        z = a * h
+        want = 2 * b * h**3 * (math.exp(z) - 1 - z - z * z / 2) / z**3
+        assert coef.phi3[k] == pytest.approx(want, rel=1e-11), k
+    np.testing.assert_allclose(chunked.phi3, coef.phi3, rtol=1e-15)
