@@ -13,6 +13,7 @@ from sdesolve import threads as _threads
 if _threads.is_command_line():  # before torch is imported: OpenMP reads its wait policy once (sdesolve.threads)
     _threads.passive_wait_by_default()
 
+from sdesolve.adaptive import AdaptiveResult, PIController, StepSizeError, solve_adaptive
 from sdesolve.factors import ClosedForm, ConstantFactor, IntegratingFactor
 from sdesolve.finite import NonFiniteError
 from sdesolve.hookspecs import hookimpl, hookspec
@@ -23,13 +24,16 @@ from sdesolve.solve import SolveResult, integrate, make_stepper, solve
 from sdesolve.steppers.base import SolveContext, Stepper
 
 __all__ = [
+    "AdaptiveResult",
     "ClosedForm",
     "ConstantFactor",
     "IntegratingFactor",
     "NonFiniteError",
+    "PIController",
     "SemilinearSDE",
     "SolveContext",
     "SolveResult",
+    "StepSizeError",
     "Stepper",
     "__version__",
     "get_stepper",
@@ -42,6 +46,7 @@ __all__ = [
     "registry",
     "sample",
     "solve",
+    "solve_adaptive",
     "steppers",
     "unregister_plugin",
 ]
