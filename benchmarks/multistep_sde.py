@@ -63,7 +63,7 @@ def _ours(sampler: str, options: dict):
             generator=torch.Generator().manual_seed(seed),
             **options,
         )
-        return x, model.calls
+        return x, model.nfe
 
     return run
 

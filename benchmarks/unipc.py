@@ -71,7 +71,7 @@ def _ours(sampler: str, options: dict):
             generator=torch.Generator().manual_seed(seed),
             **options,
         )
-        return x, model.calls
+        return x, model.nfe
 
     return run
 
@@ -89,7 +89,7 @@ def _diffusers_unipc_karras():
         for t in sched.timesteps:
             eps = model(x, torch.full((x.shape[0],), float(t), dtype=x.dtype))
             x = sched.step(eps, t, x).prev_sample
-        return x, model.calls
+        return x, model.nfe
 
     return run
 
@@ -110,7 +110,7 @@ def _kdiffusion_on(kd, name: str, grid: str):
             return ad.data(t, proc.alpha(t).to(y.dtype)[:, None] * y)
 
         y = fn(denoiser, x_T / float(proc.alpha(times[0])), sigmas, disable=True)
-        return y, model.calls
+        return y, model.nfe
 
     return run
 

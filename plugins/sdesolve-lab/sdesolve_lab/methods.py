@@ -58,7 +58,7 @@ def our_methods(names: list[str] | None = None) -> list[Method]:
                 generator=torch.Generator().manual_seed(seed),
                 **opts,
             )
-            return x, model.calls
+            return x, model.nfe
 
         out.append(Method(f"sdesolve:{name}", "sdesolve", smp.stochastic, run, path=hasattr(smp, "stepper")))
     return out
@@ -75,7 +75,7 @@ def _torchsde(method: str, nfe: int) -> Method:
         if bm is None:
             bm = brownian_interval(span, tuple(x_T.shape), seed=seed, dtype=x_T.dtype, levy_area=method == "srk")
         x = sdeint_reference(sde, x_T, span, bm, method=method, dt=(pb.t_max - pb.t_end) / steps)
-        return ad.data(time_per_sample(pb.t_end, x), x), model.calls
+        return ad.data(time_per_sample(pb.t_end, x), x), model.nfe
 
     return Method(f"torchsde:{method}", "torchsde", True, run, path=True)
 
@@ -104,7 +104,7 @@ def _torchdiffeq(method: str, nfe: int | None) -> Method:
             steps = max(1, (budget - 1) // nfe)
             grid = sdesolve.registry().get("grid", "edm")(pb.process, steps, t_min=pb.t_end)
             x = torchdiffeq.odeint(rhs, x_T, grid, method=method)[-1]
-        return ad.data(time_per_sample(pb.t_end, x), x), model.calls
+        return ad.data(time_per_sample(pb.t_end, x), x), model.nfe
 
     return Method(f"torchdiffeq:{method}", "torchdiffeq", False, run)
 
@@ -133,7 +133,7 @@ def _kdiffusion(kd, name: str, two_nfe: bool, stochastic: bool, step_noise: bool
         x = x_T / float(proc.alpha(times[0]))
         extra = {"noise_sampler": kd.default_noise_sampler(x)} if step_noise else {}
         y = fn(denoiser, x, sigmas, disable=True, **extra)
-        return y, model.calls
+        return y, model.nfe
 
     return Method(f"k-diffusion:{name}", "k-diffusion", stochastic, run)
 
@@ -153,7 +153,7 @@ def _diffusers(cls_name: str, stochastic: bool) -> Method:
             eps = model(x, torch.full((x.shape[0],), float(t), dtype=x.dtype))
             kwargs = {"generator": gen} if ancestral else {}
             x = sched.step(eps, t, x, **kwargs).prev_sample
-        return x, model.calls
+        return x, model.nfe
 
     return Method(f"diffusers:{cls_name.removesuffix('Scheduler')}", "diffusers", stochastic, run)
 

@@ -22,9 +22,10 @@ from sdesolve_diffusion.processes import DiscreteProcess
 from sdesolve_diffusion.targets import GaussianMixture, SubspaceMixture
 from torch import Tensor
 
+from sdesolve.counting import CountedCalls
 from sdesolve.dtypes import F64
 
-__all__ = ["DEFAULTS", "PROBLEMS", "TARGETS", "Counter", "LabProblem", "make_problem", "sharp_mixture_1d"]
+__all__ = ["DEFAULTS", "PROBLEMS", "TARGETS", "LabProblem", "make_problem", "sharp_mixture_1d"]
 
 TARGETS = ("gmm", "gaussian", "subspace")
 PROBLEMS = (*TARGETS, "sharp1d", "subspace_mixture", "digits")
@@ -37,17 +38,6 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "subspace_mixture": {"dim": 128, "n": 20_000},
     "digits": {"dim": 64, "n": 2_000},
 }
-
-
-class Counter:
-    """A model wrapper that counts network evaluations (one per call, whatever the batch)."""
-
-    def __init__(self, model) -> None:
-        self.model, self.calls = model, 0
-
-    def __call__(self, x: Tensor, t: Tensor) -> Tensor:
-        self.calls += 1
-        return self.model(x, t)
 
 
 @dataclass
@@ -80,15 +70,16 @@ class LabProblem:
     def t_max(self) -> float:
         return self.process.t_max
 
-    def model(self, prediction: str = "eps") -> Counter:
-        """A fresh counting wrapper around the model (network call convention: ``model(x, timestep)``)."""
+    def model(self, prediction: str = "eps") -> CountedCalls:
+        """A fresh counting wrapper around the model (network call convention: ``model(x, timestep)``; ``nfe``
+        counts calls, one per call whatever the batch: :class:`sdesolve.counting.CountedCalls`)."""
         if self.network is not None:
             if prediction != "eps":
                 raise ValueError(f"the {self.name} network predicts eps, not {prediction!r}")
-            return Counter(self.network)
-        return Counter(self.target.model(self.process, prediction))
+            return CountedCalls(self.network)
+        return CountedCalls(self.target.model(self.process, prediction))
 
-    def adapter(self, model: Counter) -> ModelAdapter:
+    def adapter(self, model: CountedCalls) -> ModelAdapter:
         return ModelAdapter(model, self.process, "eps")
 
     def prior(self, n: int, seed: int, dtype: torch.dtype = torch.float64, device: str = "cpu") -> Tensor:
