@@ -29,6 +29,48 @@ def _csv(kind: type, text: str | None) -> list | None:
         raise SystemExit(f"error: expected a comma-separated list of {kind.__name__}, got {text!r}") from None
 
 
+def positive_int(text: str) -> int:
+    """An argparse ``type``: a whole number ≥ 1 (argparse names the option in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer (1 or more), got {value}")
+    return value
+
+
+MIN_NFE = 2  # one step plus the final denoise: the least any sampler can spend
+
+
+def _int_list(text: str, minimum: int, what: str) -> list[int]:
+    items = [v.strip() for v in text.split(",") if v.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {what}, got {text!r}")
+    out = []
+    for v in items:
+        try:
+            value = int(v)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a comma-separated list of {what}, got {v!r} in {text!r}"
+            ) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {what}, got {value} in {text!r}")
+        out.append(value)
+    return out
+
+
+def nfe_list(text: str) -> list[int]:
+    """An argparse ``type`` for ``--nfe``: comma-separated whole budgets ≥ 2 (one step plus the final denoise)."""
+    return _int_list(text, MIN_NFE, f"whole NFE budgets of at least {MIN_NFE} (one step plus the final denoise)")
+
+
+def positive_int_list(text: str) -> list[int]:
+    """An argparse ``type``: comma-separated whole numbers ≥ 1."""
+    return _int_list(text, 1, "positive integers")
+
+
 def configure_compare(p: argparse.ArgumentParser) -> None:
     """The options of ``sdesolve compare``."""
     names = list(PROBLEM_NAMES)
@@ -40,16 +82,16 @@ def configure_compare(p: argparse.ArgumentParser) -> None:
         "distance vs held-out data; needs scikit-learn, trains once and caches); see docs/benchmarks.md",
     )
     p.add_argument("--target", choices=names, help="the same as --problem (older name)")
-    p.add_argument("--dim", type=int, help="dimension (default: the problem's, 16 for gmm)")
+    p.add_argument("--dim", type=positive_int, help="dimension (default: the problem's, 16 for gmm)")
     p.add_argument("--samplers", help="comma-separated sampler names (default: all registered)")
-    p.add_argument("--nfe", help="comma-separated NFE budgets (default 10,20,50,100,200)")
-    p.add_argument("--n", type=int, help="samples per run (default: the problem's, 10000 for gmm)")
+    p.add_argument("--nfe", type=nfe_list, help="comma-separated NFE budgets (default 10,20,50,100,200)")
+    p.add_argument("--n", type=positive_int, help="samples per run (default: the problem's, 10000 for gmm)")
     p.add_argument("--peers", action="store_true", help="also run torchsde, torchdiffeq, k-diffusion and diffusers")
     p.add_argument(
         "--peer-names", help="only these peers, comma-separated as the table names them (e.g. k-diffusion:lms)"
     )
     p.add_argument("--scaling", action="store_true", help="steps to a fixed error as the dimension grows")
-    p.add_argument("--dims", help="dimensions of the scaling study (default 4,16,64,256,1024)")
+    p.add_argument("--dims", type=positive_int_list, help="dimensions of the scaling study (default 4,16,64,256,1024)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.add_argument("--dtype", default="float64", choices=sorted(DTYPES), help="state dtype (default float64)")
     p.add_argument("--seed", type=int, default=0)
@@ -66,7 +108,7 @@ def run_compare(args: argparse.Namespace) -> int:
     if args.scaling:
         from sdesolve_lab.scaling import format_scaling, scaling_study
 
-        dims = tuple(_csv(int, args.dims) or ((4, 16, 64) if args.quick else (4, 16, 64, 256, 1024)))
+        dims = tuple(args.dims or ((4, 16, 64) if args.quick else (4, 16, 64, 256, 1024)))
         result = scaling_study(
             dims=dims, n=args.n or (2000 if args.quick else 4000), seed=args.seed, progress=not args.json
         )
@@ -81,7 +123,7 @@ def run_compare(args: argparse.Namespace) -> int:
         target=args.problem or args.target,
         dim=args.dim,
         samplers=_csv(str, args.samplers),
-        nfe=tuple(_csv(int, args.nfe)) if args.nfe else None,
+        nfe=tuple(args.nfe) if args.nfe else None,
         n=args.n,
         peers=args.peers,
         peer_names=_csv(str, args.peer_names),
@@ -108,10 +150,10 @@ def run_compare(args: argparse.Namespace) -> int:
 
 def configure_bench(p: argparse.ArgumentParser) -> None:
     """The options of ``sdesolve bench``."""
-    p.add_argument("--batch", type=int, default=4096)
-    p.add_argument("--dim", type=int, default=64)
-    p.add_argument("--steps", type=int, default=100)
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--batch", type=positive_int, default=4096)
+    p.add_argument("--dim", type=positive_int, default=64)
+    p.add_argument("--steps", type=positive_int, default=100)
+    p.add_argument("--repeats", type=positive_int, default=5)
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="float32", choices=sorted(DTYPES))
     p.add_argument("--compile", action="store_true", help="also time the solve with torch.compile(score)")
