@@ -11,7 +11,6 @@ it is then sampled with DDIM, DPM-Solver++(2M), DDRaM and Euler–Maruyama at 20
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from pathlib import Path
 
@@ -20,33 +19,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
-from torch import nn
+from sdesolve_lab.digits import EpsNet  # the MLP ε(x, t) the lab trains on digits too
 
 import sdesolve
 
 SAMPLERS = ("ddim", "dpm_solver_pp_2m", "ddram", "euler_maruyama_sde")
 T_MIN = 0.02  # early stopping: a small network's ε is least accurate as σ → 0
-
-
-class EpsNet(nn.Module):
-    """MLP ε(x, t) with sinusoidal time features."""
-
-    def __init__(self, dim: int, width: int = 128) -> None:
-        super().__init__()
-        self.register_buffer("freqs", torch.exp(torch.linspace(0.0, math.log(200.0), 16)))
-        self.net = nn.Sequential(
-            nn.Linear(dim + 32, width),
-            nn.SiLU(),
-            nn.Linear(width, width),
-            nn.SiLU(),
-            nn.Linear(width, width),
-            nn.SiLU(),
-            nn.Linear(width, dim),
-        )
-
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        angles = t[:, None] * self.freqs[None]
-        return self.net(torch.cat([x, torch.sin(angles), torch.cos(angles)], dim=1))
 
 
 def load(dataset: str) -> torch.Tensor:

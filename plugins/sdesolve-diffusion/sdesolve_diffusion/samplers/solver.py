@@ -5,11 +5,11 @@ sampler                   stepper                η         splitting
 ========================= ====================== ========= ==========
 ``euler_maruyama_sde``    ``euler_maruyama``     1 (SDE)   score
 ``exponential_euler_sde`` ``exponential_euler``  1 (SDE)   relative
-``ddram``                 ``randomized_midpoint`` 1 (SDE)  auto
-``ddram_ode``             ``randomized_midpoint`` 0 (ODE)  skip
+``ddram``                 ``randomized_midpoint`` 1 (SDE)  relative
+``ddram_ode``             ``randomized_midpoint`` 0 (ODE)  relative
 ========================= ====================== ========= ==========
 
-``auto``: ``skip`` on a coarse grid, ``relative`` otherwise (:func:`auto_splitting`). A process that is not
+``splitting="auto"``: ``skip`` on a coarse grid, ``relative`` otherwise (:func:`auto_splitting`). A process that is not
 variance-preserving (``edm``, ``ve``) is integrated on ``vp`` at the same noise levels
 (:func:`_on_variance_preserving`), so every recipe is as accurate there as on ``vp``; the callback still sees the
 process's own coordinates.
@@ -253,25 +253,24 @@ class ExponentialEulerSDE(SolverSampler):
 
 
 class DDRaM(SolverSampler):
-    """``splitting="auto"`` by default: ``skip`` on coarse grids (a step dividing σ/α by more than 4: on the EDM grid
-    10 and 20 NFE), where its frozen ``N`` is damped across the first steps' large σ ratios (10 NFE: W1 0.21,
-    bounded, against 0.95 and |x| up to 40 with the relative score); the relative score otherwise, the most accurate
-    from 40 NFE (W1 0.0094 and 0.0005 at 40 and 80 NFE against 0.040 and 0.0115 with ``skip``)
-    (docs/samplers/ddram.md)."""
+    """The relative score by default: unbiased whatever the data's scale, the most accurate from 40 NFE on issue 11's
+    sharp mixture (W1 0.0094 and 0.0005 at 40 and 80 NFE against 0.040 and 0.0115 with ``skip``). On coarse grids
+    over sharp modes its frozen score is amplified (10 NFE: W1 0.95, |x| up to 40): ``splitting="skip"`` with
+    ``process.sigma_data`` set to the modes' scale, or ``"auto"`` (skip on coarse grids), fixes that (0.21, bounded)
+    but with the default ``sigma_data = 0.1`` it shrinks unit-scale data (std 0.73 for 1.0 at 10 NFE), so neither is
+    the default (docs/samplers/ddram.md)."""
 
     name = "ddram"
     stepper = "randomized_midpoint"
-    splitting = "auto"
-    summary = "DDRaM: randomized midpoint on the reverse SDE, importance-sampled τ, skip/relative splitting by grid"
+    summary = "DDRaM: randomized midpoint on the reverse SDE, importance-sampled τ, relative score"
 
 
 class DDRaMODE(SolverSampler):
-    """The ``skip`` splitting (``N = D + σ_d² α ∇log p``): more accurate than the relative score at every NFE measured
-    (W1 0.092, 0.027, 0.0085, 0.0023 at 10-80 NFE against 0.53, 0.045, 0.012, 0.0026 on ``vp``), bounded at 10 NFE
-    (the relative score reached |x| ≈ 3·10⁴ on ``edm``), and the same samples on every process."""
+    """The relative score by default (as ``ddram``): ``splitting="skip"`` is more accurate on issue 11's sharp
+    mixture (W1 0.092, 0.027, 0.0085, 0.0023 at 10-80 NFE against 0.53, 0.045, 0.012, 0.0026) when
+    ``process.sigma_data`` matches the modes' scale, and biased otherwise (std 0.86 for unit-scale data at 10 NFE)."""
 
     name = "ddram_ode"
     stepper = "randomized_midpoint"
-    splitting = "skip"
     eta = 0.0
-    summary = "randomized midpoint on the probability-flow ODE, skip-connection splitting"
+    summary = "randomized midpoint on the probability-flow ODE, relative score"
