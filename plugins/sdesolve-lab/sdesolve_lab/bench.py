@@ -26,6 +26,17 @@ from sdesolve_lab.peers import load_kdiffusion_sampling
 __all__ = ["MixtureProblem", "bench", "format_bench"]
 
 
+BUDGET_ROW = "budget (score + randn only)"
+RATIO_PAIRS = (  # (ours, theirs): the line says how many times as long theirs took
+    ("sdesolve euler_maruyama (SDE)", "torchsde sdeint euler (default BrownianInterval)"),
+    ("sdesolve euler_maruyama (ODE)", "torchdiffeq odeint euler (ODE)"),
+    ("sdesolve ddim", "k-diffusion sample_euler (= DDIM)"),
+    ("sdesolve ddim", "diffusers DDIMScheduler loop"),
+    ("sdesolve euler_maruyama (SDE), torch.compile(score)", "sdesolve euler_maruyama (SDE)"),
+    ("sdesolve euler_maruyama (SDE)", "sdesolve euler_maruyama (SDE), per-sample seeds"),
+)
+
+
 def _interleaved(jobs: dict[str, Callable[[], Any]], repeats: int, sync: Callable[[], None]) -> dict[str, float]:
     """Best time of each job over ``repeats`` rounds; rounds run every job in turn, so slow phases of a noisy
     machine hit all of them alike."""
@@ -124,7 +135,7 @@ def _bench(
 
     jobs: dict[str, Callable[[], Any]] = {}
     budget = prob.budget
-    jobs["budget (score + randn only)"] = budget
+    jobs[BUDGET_ROW] = budget
     jobs["sdesolve euler_maruyama (SDE)"] = lambda: sdesolve.solve(sde, x_T, times, "euler_maruyama")
     seeds = list(range(batch))
     jobs["sdesolve euler_maruyama (SDE), per-sample seeds"] = lambda: sdesolve.solve(
@@ -208,6 +219,7 @@ def _bench(
             "batch": batch,
             "dim": dim,
             "steps": steps,
+            "repeats": repeats,
             "components": 8,
             "dtype": str(dtype).removeprefix("torch."),
             "device": device,
@@ -225,25 +237,31 @@ def _bench(
 
 
 def format_bench(result: dict[str, Any]) -> str:
+    """The timing table, a legend saying what each column means and which way is better, and the time ratios of
+    ``RATIO_PAIRS`` (theirs / ours: above 1, ours is faster)."""
     p, sec = result["problem"], result["seconds"]
-    budget = sec["budget (score + randn only)"]
-    lines = [f"B={p['batch']}, d={p['dim']}, {p['steps']} steps, {p['dtype']} on {p['device']}; best of repeats", ""]
+    budget = sec[BUDGET_ROW]
+    rounds = f"best of {p['repeats']} rounds" if p.get("repeats") else "best of repeats"
+    lines = [f"B={p['batch']}, d={p['dim']}, {p['steps']} steps, {p['dtype']} on {p['device']}; {rounds}", ""]
     rows = [
         [name, f"{t:.3f}", f"{t / budget:.2f}", f"{1e3 * (t - budget) / p['steps']:.2f}"] for name, t in sec.items()
     ]
-    lines.append(table(rows, ["method", "seconds", "× budget", "overhead/step (ms)"], align="<>>>", rule=False))
-    pairs = [
-        ("sdesolve euler_maruyama (SDE)", "torchsde sdeint euler (default BrownianInterval)"),
-        ("sdesolve euler_maruyama (ODE)", "torchdiffeq odeint euler (ODE)"),
-        ("sdesolve ddim", "k-diffusion sample_euler (= DDIM)"),
-        ("sdesolve ddim", "diffusers DDIMScheduler loop"),
-        ("sdesolve euler_maruyama (SDE), torch.compile(score)", "sdesolve euler_maruyama (SDE)"),
-        ("sdesolve euler_maruyama (SDE)", "sdesolve euler_maruyama (SDE), per-sample seeds"),
+    header = ["method", "seconds", "time / budget", "overhead/step (ms)"]
+    lines.append(table(rows, header, align="<>>>", rule=False))
+    lines += [
+        "",
+        "seconds: wall time of the whole solve, lower is better. budget: the score evaluations of the same steps plus",
+        "one normal draw per step, the floor an SDE solver cannot beat (ODE solvers draw no noise: they can go under).",
+        "time / budget: lower is better, 1.00 = no solver overhead. overhead/step: (time - budget) / steps, the",
+        "solver's own cost per step, lower is better (negative: under the budget).",
     ]
-    lines.append("")
-    for ours, theirs in pairs:
+    ratios = []
+    for ours, theirs in RATIO_PAIRS:
         if ours in sec and theirs in sec:
-            lines.append(f"{theirs} / {ours}: {sec[theirs] / sec[ours]:.2f}×")
+            ratios.append(f"{theirs} took {sec[theirs] / sec[ours]:.2f}x the time of {ours}")
+    if ratios:
+        lines += ["", "time ratios at equal steps (above 1x: the second is faster, below 1x: the first is faster):"]
+        lines += ratios
     if result.get("compile_seconds") is not None:
         lines.append(f"(torch.compile of the score took {result['compile_seconds']:.1f} s once, excluded above)")
     return "\n".join(lines)

@@ -16,6 +16,8 @@ __all__ = ["BENCH_HELP", "COMPARE_HELP", "configure_bench", "configure_compare",
 
 COMPARE_HELP = "the lab: error versus NFE of every sampler (and the peers) on an exact target"
 # sdesolve_lab.problem.PROBLEMS, spelled out so building the CLI does not import the diffusion plugin (a test checks)
+# sdesolve_lab.compare.QUICK_SAMPLERS, spelled out for the same reason (a test checks they agree)
+QUICK_SAMPLERS = ("euler_maruyama_sde", "exponential_euler_sde", "ddram", "ddim", "dpm_solver_pp_2m", "edm_heun")
 PROBLEM_NAMES = ("gmm", "gaussian", "subspace", "sharp1d", "subspace_mixture", "digits")
 BENCH_HELP = "solver speed at equal steps against the peers and the score+RNG budget"
 
@@ -81,23 +83,73 @@ def configure_compare(p: argparse.ArgumentParser) -> None:
         "subspace_mixture (modes on a 4-D subspace of R^128, sliced W1), digits (a network trained here, Fréchet "
         "distance vs held-out data; needs scikit-learn, trains once and caches); see docs/benchmarks.md",
     )
-    p.add_argument("--target", choices=names, help="the same as --problem (older name)")
-    p.add_argument("--dim", type=positive_int, help="dimension (default: the problem's, 16 for gmm)")
-    p.add_argument("--samplers", help="comma-separated sampler names (default: all registered)")
-    p.add_argument("--nfe", type=nfe_list, help="comma-separated NFE budgets (default 10,20,50,100,200)")
-    p.add_argument("--n", type=positive_int, help="samples per run (default: the problem's, 10000 for gmm)")
-    p.add_argument("--peers", action="store_true", help="also run torchsde, torchdiffeq, k-diffusion and diffusers")
+    p.add_argument("--target", choices=names, help="the same as --problem (older name; default gmm)")
     p.add_argument(
-        "--peer-names", help="only these peers, comma-separated as the table names them (e.g. k-diffusion:lms)"
+        "--dim",
+        type=positive_int,
+        metavar="D",
+        help="dimension, a positive integer (default: the problem's, 16 for gmm)",
     )
-    p.add_argument("--scaling", action="store_true", help="steps to a fixed error as the dimension grows")
-    p.add_argument("--dims", type=positive_int_list, help="dimensions of the scaling study (default 4,16,64,256,1024)")
-    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument(
+        "--samplers",
+        metavar="A,B,...",
+        help="comma-separated sampler names, as `sdesolve list` shows them (default: every registered sampler; "
+        f"with --quick: {','.join(QUICK_SAMPLERS)})",
+    )
+    p.add_argument(
+        "--nfe",
+        type=nfe_list,
+        metavar="N1,N2,...",
+        help=f"comma-separated NFE budgets (network evaluations per sample), whole numbers >= {MIN_NFE} "
+        "(default 10,20,50,100,200; with --quick 10,20,50)",
+    )
+    p.add_argument(
+        "--n",
+        type=positive_int,
+        metavar="N",
+        help="samples per run, a positive integer (default: the problem's, 10000 for gmm; with --quick 2000)",
+    )
+    p.add_argument(
+        "--peers",
+        action="store_true",
+        help="also run the installed peers: torchsde, torchdiffeq, k-diffusion and diffusers (default: off)",
+    )
+    p.add_argument(
+        "--peer-names",
+        metavar="A,B,...",
+        help="only these peers, comma-separated as the table names them, e.g. torchsde:srk,k-diffusion:lms "
+        "(implies --peers; default: all installed peers when --peers is given)",
+    )
+    p.add_argument(
+        "--scaling",
+        action="store_true",
+        help="instead of the comparison, the steps needed for a fixed error as the dimension grows (default: off)",
+    )
+    p.add_argument(
+        "--dims",
+        type=positive_int_list,
+        metavar="D1,D2,...",
+        help="comma-separated dimensions of the --scaling study (default 4,16,64,256,1024; with --quick 4,16,64)",
+    )
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
     p.add_argument("--dtype", default="float64", choices=sorted(DTYPES), help="state dtype (default float64)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="results", help="output folder for results.json and compare.png")
-    p.add_argument("--quick", action="store_true", help="a small run (under a minute on 2 CPU cores)")
-    p.add_argument("--json", action="store_true", help="print the JSON result")
+    p.add_argument(
+        "--seed", type=int, default=0, help="integer seed of the starting noise and the samplers' noise (default 0)"
+    )
+    p.add_argument(
+        "--out",
+        default="results",
+        metavar="DIR",
+        help="output folder for results.json, summary.csv and compare.png, created if missing (default: results)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a small run: 6 samplers, NFE 10,20,50, 2000 samples (about a minute on 2 CPU cores; default: off)",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the full result as JSON instead of the tables (default: tables)"
+    )
 
 
 def run_compare(args: argparse.Namespace) -> int:
@@ -150,14 +202,28 @@ def run_compare(args: argparse.Namespace) -> int:
 
 def configure_bench(p: argparse.ArgumentParser) -> None:
     """The options of ``sdesolve bench``."""
-    p.add_argument("--batch", type=positive_int, default=4096)
-    p.add_argument("--dim", type=positive_int, default=64)
-    p.add_argument("--steps", type=positive_int, default=100)
-    p.add_argument("--repeats", type=positive_int, default=5)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--dtype", default="float32", choices=sorted(DTYPES))
-    p.add_argument("--compile", action="store_true", help="also time the solve with torch.compile(score)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--batch", type=positive_int, default=4096, metavar="B", help="samples solved at once (default 4096)"
+    )
+    p.add_argument("--dim", type=positive_int, default=64, metavar="D", help="dimension of each sample (default 64)")
+    p.add_argument(
+        "--steps", type=positive_int, default=100, metavar="S", help="steps every method takes (default 100)"
+    )
+    p.add_argument(
+        "--repeats",
+        type=positive_int,
+        default=5,
+        metavar="R",
+        help="timing rounds; each method's time is its best round (default 5)",
+    )
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
+    p.add_argument("--dtype", default="float32", choices=sorted(DTYPES), help="state dtype (default float32)")
+    p.add_argument(
+        "--compile", action="store_true", help="also time the solve with torch.compile(score) (default: off)"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the full result as JSON instead of the table (default: table)"
+    )
 
 
 def run_bench(args: argparse.Namespace) -> int:
