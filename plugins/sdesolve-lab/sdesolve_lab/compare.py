@@ -286,7 +286,7 @@ def format_summary(result: dict[str, Any]) -> str:
     lines = [
         f"who wins per NFE (ratio = best peer error / best ours error, > 1: ours ahead; a tie within {TIE_RATIO:g}x "
         f"or when both are at the floor, error <= {FLOOR_FACTOR:g} x floor; rows that spent more than the budget "
-        "are left out)"
+        "are left out; '-': no method on that side, run with --peers for the peers)"
     ]
     for section, entries in result["summary"].items():
         title, key, _ = SECTIONS[section]
@@ -333,7 +333,28 @@ def write_summary_csv(result: dict[str, Any], path: Path) -> None:
                 w.writerow((section, e["budget"], e["floor"], *ours, *peer, e["ratio"], e["verdict"]))
 
 
+def table_legend(result: dict[str, Any]) -> list[str]:
+    """What the table's columns and marks mean, printed under it (a reader need not open the docs)."""
+    floor = result["floor"]
+    return [
+        "budget: the NFE the method was allowed. NFE: network evaluations per sample it actually made. A sampler",
+        "  that spends k evaluations per step gets floor((budget - 1) / k) steps plus 1 evaluation for the final",
+        "  denoise, so 2-evaluation samplers (ddram, ddram_ode, dpm_solver_2, edm_heun) show 9/19/49 at budgets",
+        "  10/20/50 (4 steps x 2 + 1, 9 x 2 + 1, 24 x 2 + 1). torchdiffeq:dopri5 is adaptive: the budget sets its",
+        "  tolerance and its NFE may exceed the budget; such rows are left out of the who-wins tables.",
+        f"error: {result['metric']} between the samples and the exact target, lower is better.",
+        f"  '≤ floor (x)': within {FLOOR_FACTOR:g}x of the noise floor {floor:.3g} (the same statistic for exact",
+        "  samples): as good as exact samples at this sample size.",
+        "strong: RMS distance per path to the reference solution from the same start (and the same Brownian path for",
+        "  SDE samplers), lower is better; '-': not computed (an SDE sampler that draws its own noise, so no",
+        "  pathwise reference exists).",
+        "Speed is not measured here (one run per cell is too noisy): see `sdesolve bench`; each run's seconds are",
+        "  in results.json.",
+    ]
+
+
 def format_table(result: dict[str, Any]) -> str:
+    """The accuracy table (one row per method and budget), its legend, and the who-wins tables."""
     floor = result["floor"]
     draws = result.get("floor_draws")
     each = "" if not draws else f" (draws: {', '.join(f'{d:.3g}' for d in draws)})"
@@ -344,63 +365,126 @@ def format_table(result: dict[str, Any]) -> str:
         f"(stochastic, path-driven methods), {result['problem']['paths_for_strong_error']} paths",
         "",
     ]
-    header = ["method", "kind", "NFE", "error", "strong", "seconds", "samples/s"]
+    header = ["method", "kind", "budget", "NFE", "error", "strong"]
     body = []
     for r in result["rows"]:
+        kind = "SDE" if r["stochastic"] else "ODE"
         if r.get("failure"):
-            body.append(
-                [r["method"], "SDE" if r["stochastic"] else "ODE", "-", f"failed: {r['failure'][:60]}", "-", "-", "-"]
-            )
+            body.append([r["method"], kind, str(r["budget"]), "-", f"failed: {r['failure'][:60]}", "-"])
             continue
         err = f"≤ floor ({r['error']:.3g})" if r["within_floor"] else f"{r['error']:.3g}"
         strong = "-" if r["strong_error"] is None else f"{r['strong_error']:.2e}"
-        body.append(
-            [
-                r["method"],
-                "SDE" if r["stochastic"] else "ODE",
-                str(r["nfe"]),
-                err,
-                strong,
-                f"{r['seconds']:.2f}",
-                f"{r['samples_per_second']:.0f}",
-            ]
-        )
+        body.append([r["method"], kind, str(r["budget"]), str(r["nfe"]), err, strong])
     lines.append(table(body, header))
+    lines += ["", *table_legend(result)]
     if result.get("summary"):
         lines += ["", format_summary(result)]
     return "\n".join(lines)
 
 
+def plot_label(method: str) -> str:
+    """The legend label of a method: sdesolve's without the ``sdesolve:`` prefix (the legend groups them), a peer's
+    with its library."""
+    return method.removeprefix("sdesolve:")
+
+
+OURS_COLOURS = ("tab10", "Dark2", "Set1", "tab20b")
+PEER_COLOURS = ("Set1", "Dark2", "tab20b", "tab20c")
+
+
+def line_styles(ours: list[str], peers: list[str]) -> dict[str, tuple[tuple[float, ...], str]]:
+    """``{method: (colour, line style)}``: sdesolve's solid, the peers dashed, colours from qualitative colormaps
+    (``OURS_COLOURS`` / ``PEER_COLOURS``, chained) so that no two methods of a group share a colour up to 30 of
+    them; the line style tells the groups apart."""
+    import matplotlib.pyplot as plt
+
+    def colours(n: int, cmap_names: tuple[str, ...]) -> list:
+        pool: list = []
+        for name in cmap_names:
+            pool += [c for c in plt.get_cmap(name).colors if c not in pool]
+        return [tuple(pool[i % len(pool)]) for i in range(n)]
+
+    style = {m: (c, "-") for m, c in zip(ours, colours(len(ours), OURS_COLOURS), strict=True)}
+    style |= {m: (c, "--") for m, c in zip(peers, colours(len(peers), PEER_COLOURS), strict=True)}
+    return style
+
+
 def plot(result: dict[str, Any], path: Path) -> None:
-    """Error versus NFE, log-log, one line per method, the noise floor dashed."""
+    """Error versus NFE, log-log, one line per method: sdesolve's solid, the peers' dashed, each with its own
+    colour within its group; circles for SDE samplers, squares for ODE samplers; the noise floor dashed black. A
+    second panel shows the strong error when any row has one. The legend (right) groups ours and the peers."""
     import matplotlib
     import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
     by_method: dict[str, list[dict[str, Any]]] = {}
     for r in result["rows"]:
         if not r.get("failure"):
             by_method.setdefault(r["method"], []).append(r)
-    for name, rs in by_method.items():
-        rs = sorted(rs, key=lambda r: r["nfe"])
-        style = "-" if name.startswith("sdesolve:") else ":"
-        marker = "o" if any(r["stochastic"] for r in rs) else "s"
-        ax.plot([r["nfe"] for r in rs], [max(r["error"], 1e-12) for r in rs], style, marker=marker, ms=4, label=name)
-    ax.axhline(result["floor"], color="k", ls="--", lw=1, label="noise floor (exact samples)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    ours = [m for m in by_method if by_method[m][0]["library"] == "sdesolve"]
+    peers = [m for m in by_method if m not in ours]
+    has_strong = any(r.get("strong_error") is not None for rs in by_method.values() for r in rs)
+    ncols = 2 if has_strong else 1
+    fig, axes = plt.subplots(1, ncols, figsize=(6.2 * ncols + 2.9, 5.6), dpi=110, squeeze=False)
+    panels = [(axes[0, 0], "error")] + ([(axes[0, 1], "strong_error")] if has_strong else [])
+
+    style = line_styles(ours, peers)
     budgets = sorted({r["budget"] for r in result["rows"]})
-    ax.set_xticks(budgets)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    ax.set_xlabel("network evaluations (NFE)")
-    ax.set_ylabel(result["metric"])
-    ax.set_title(result["problem"]["description"], fontsize=9)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
+    for ax, key in panels:
+        for name in ours + peers:
+            rs = sorted((r for r in by_method[name] if r.get(key) is not None), key=lambda r: r["nfe"])
+            if not rs:
+                continue
+            colour, ls = style[name]
+            marker = "o" if rs[0]["stochastic"] else "s"
+            ax.plot(
+                [r["nfe"] for r in rs],
+                [max(r[key], 1e-12) for r in rs],
+                ls=ls,
+                color=colour,
+                marker=marker,
+                ms=5,
+                lw=1.4,
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xticks(budgets)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel("network evaluations per sample, NFE (log scale)")
+        ax.grid(True, which="both", alpha=0.3)
+    ax0 = axes[0, 0]
+    ax0.axhline(result["floor"], color="k", ls=(0, (4, 3)), lw=1)
+    ax0.set_ylabel(f"distribution error to the exact target (log scale)\n{result['metric']}; lower is better")
+    ax0.set_title("How far the samples' distribution is from the target", fontsize=10)
+    if has_strong:
+        ax1 = axes[0, 1]
+        ax1.set_ylabel("strong error (log scale): RMS distance per path to the\nreference solution; lower is better")
+        ax1.set_title(
+            "How far each path ends from the reference path\n(ODE: exact flow from the same start; SDE: same noise)",
+            fontsize=10,
+        )
+
+    def header(text: str) -> Line2D:
+        return Line2D([], [], ls="none", label=text)
+
+    handles = [header("sdesolve (solid lines)")]
+    handles += [Line2D([], [], color=style[m][0], ls="-", lw=1.4, label=plot_label(m)) for m in ours]
+    if peers:
+        handles += [header(""), header("peers (dashed lines)")]
+        handles += [Line2D([], [], color=style[m][0], ls="--", lw=1.4, label=plot_label(m)) for m in peers]
+    handles += [
+        header(""),
+        header("markers"),
+        Line2D([], [], color="0.3", ls="none", marker="o", ms=6, label="circle: SDE sampler (stochastic)"),
+        Line2D([], [], color="0.3", ls="none", marker="s", ms=6, label="square: ODE sampler (deterministic)"),
+        Line2D([], [], color="k", ls=(0, (4, 3)), lw=1, label="noise floor: exact samples' error"),
+    ]
+    fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False, handlelength=2.5)
+    fig.suptitle(f"{result['problem']['description']}; {result['problem']['n']} samples per run", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1 - 2.8 / (6.2 * ncols + 2.9), 1))
     fig.savefig(path)
     plt.close(fig)

@@ -92,3 +92,122 @@ def test_quick_samplers_in_the_help_agree_with_the_lab() -> None:
     from sdesolve_lab.compare import QUICK_SAMPLERS as LAB_QUICK
 
     assert list(QUICK_SAMPLERS) == list(LAB_QUICK)
+
+
+def _result(methods: list[tuple[str, str, bool, int]], with_strong: bool = True) -> dict:
+    """A synthetic compare result: ``(method, library, stochastic, nfe_per_step)`` rows at budgets 10, 20, 50."""
+    rows = []
+    for i, (method, library, stochastic, k) in enumerate(methods):
+        for budget in (10, 20, 50):
+            nfe = (budget - 1) // k * k + 1
+            err = 1.0 / nfe + 0.001 * i
+            rows.append(
+                dict(
+                    method=method,
+                    library=library,
+                    stochastic=stochastic,
+                    budget=budget,
+                    nfe=nfe,
+                    error=err,
+                    within_floor=err <= 0.03,
+                    strong_error=(10 * err if with_strong and not stochastic else None),
+                    seconds=0.5,
+                    samples_per_second=1000.0,
+                    failure=None,
+                )
+            )
+    return {
+        "problem": {"description": "test problem", "n": 100, "paths_for_strong_error": 8},
+        "metric": "sliced W1",
+        "floor": 0.02,
+        "floor_draws": None,
+        "rows": rows,
+    }
+
+
+def test_table_explains_budget_nfe_floor_and_dash_and_has_no_seconds() -> None:
+    from sdesolve_lab.compare import format_table
+
+    result = _result([("sdesolve:ddram", "sdesolve", True, 2), ("sdesolve:ddim", "sdesolve", False, 1)])
+    text = format_table(result)
+    table_part, legend = text.split("budget: the NFE", 1)
+    header = table_part.strip().splitlines()[4]
+    assert header.split() == ["method", "kind", "budget", "NFE", "error", "strong"]
+    assert "seconds" not in header and "samples/s" not in header
+    ddram = [line.split() for line in table_part.splitlines() if line.startswith("sdesolve:ddram")]
+    assert [(r[2], r[3]) for r in ddram] == [("10", "9"), ("20", "19"), ("50", "49")]
+    assert "floor((budget - 1) / k) steps plus 1 evaluation for the final" in legend
+    assert "9/19/49" in legend
+    assert "'≤ floor (x)': within 1.5x of the noise floor" in legend
+    assert "'-': not computed" in legend
+    assert "lower is better" in legend and "sdesolve bench" in legend
+    assert "≤ floor (0.0204)" in table_part  # ddram at 49 NFE: 1/49 is within 1.5 x 0.02
+
+
+def test_nfe_legend_matches_what_the_sampler_spends() -> None:
+    """The legend's arithmetic is the lab's: a 2-NFE-per-step sampler at budget 10 makes 9 evaluations."""
+    import torch
+    from sdesolve_lab.methods import our_methods
+    from sdesolve_lab.problem import make_problem
+
+    pb = make_problem("gmm", 2, seed=0)
+    x_T = pb.prior(16, 0, torch.float64, "cpu")
+    (ddram,) = our_methods(["ddram"])
+    (ddim,) = our_methods(["ddim"])
+    assert ddram.run(pb, x_T, 10, 0)[1] == 9
+    assert ddram.run(pb, x_T, 20, 0)[1] == 19
+    assert ddim.run(pb, x_T, 10, 0)[1] == 10
+
+
+def test_line_styles_are_distinct_and_labels_drop_the_prefix() -> None:
+    from sdesolve_lab.compare import line_styles, plot_label
+
+    ours = [f"sdesolve:s{i}" for i in range(15)]
+    peers = [f"lib:p{i}" for i in range(18)]
+    style = line_styles(ours, peers)
+    assert len({style[m][0] for m in ours}) == len(ours)
+    assert len({style[m][0] for m in peers}) == len(peers)
+    assert len(set(style.values())) == len(ours) + len(peers)
+    assert {style[m][1] for m in ours} == {"-"} and {style[m][1] for m in peers} == {"--"}
+    assert plot_label("sdesolve:ddim") == "ddim" and plot_label("torchsde:srk") == "torchsde:srk"
+
+
+def test_plot_reads_without_the_docs(tmp_path, monkeypatch) -> None:
+    import matplotlib.figure
+    from sdesolve_lab.compare import plot
+
+    figures = []
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        figures.append(fig)
+        return real_savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    methods = [
+        ("sdesolve:ddim", "sdesolve", False, 1),
+        ("sdesolve:ddram", "sdesolve", True, 2),
+        ("sdesolve:li_accelerated_sde", "sdesolve", True, 1),
+        ("torchsde:srk", "torchsde", True, 3),
+        ("torchdiffeq:rk4", "torchdiffeq", False, 4),
+    ]
+    plot(_result(methods), tmp_path / "compare.png")
+    assert (tmp_path / "compare.png").stat().st_size > 10_000
+    (fig,) = figures
+    assert len(fig.axes) == 2  # the strong error has its own panel
+    for ax in fig.axes:
+        assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+        assert "lower is better" in ax.get_ylabel() and "log scale" in ax.get_ylabel()
+        assert "log scale" in ax.get_xlabel()
+    (legend,) = fig.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert not any(label.startswith("sdesolve:") for label in labels)
+    assert {"ddim", "ddram", "li_accelerated_sde", "torchsde:srk", "torchdiffeq:rk4"} <= set(labels)
+    assert "sdesolve (solid lines)" in labels and "peers (dashed lines)" in labels
+    assert any("circle: SDE" in label for label in labels) and any("square: ODE" in label for label in labels)
+    lines = [line for line in fig.axes[0].get_lines() if len(line.get_xdata()) > 2]
+    assert len({(line.get_color(), line.get_linestyle()) for line in lines}) == len(methods)
+
+    figures.clear()
+    plot(_result(methods, with_strong=False), tmp_path / "one.png")
+    assert len(figures[0].axes) == 1
