@@ -110,6 +110,29 @@ def _torchdiffeq(method: str, nfe: int | None) -> Method:
 
 
 # --- k-diffusion --------------------------------------------------------------------------------------------------
+# the k-diffusion samplers whose default noise sampler is a BrownianTreeNoiseSampler over [sigma_min, sigma_max]
+KD_TREE_DEFAULT = frozenset({"dpmpp_sde", "dpmpp_2m_sde", "dpmpp_3m_sde"})
+
+
+def _clamped_tree_sampler(kd, x: Tensor, sigmas: Tensor) -> Callable[[Tensor, Tensor], Tensor]:
+    """The ``BrownianTreeNoiseSampler`` k-diffusion builds by default (same interval, same seed draw), with each
+    query clamped into the tree's interval. torchsde's ``BrownianTree`` rounds its ends to its ``tol`` (1e-6):
+    σ_max = 157.40726936571167 becomes 157.407269, so the first query, at σ_max, lies past the end and torchsde
+    warns ``Should have tb<=t1`` (and clamps it itself). The clamp moves a query by at most that rounding."""
+    positive = sigmas[sigmas > 0]
+    sigma_min, sigma_max = positive.min(), sigmas.max()
+    tree = kd.BrownianTreeNoiseSampler(x, sigma_min, sigma_max)
+    trees = getattr(getattr(tree, "tree", None), "trees", None) or [None]
+    interval = getattr(trees[0], "_interval", None)  # torchsde's BrownianInterval, whose ends are the rounded ones
+    lo = max(float(sigma_min), getattr(interval, "_start", float(sigma_min)))
+    hi = min(float(sigma_max), getattr(interval, "_end", float(sigma_max)))
+
+    def sample(sigma: Tensor, sigma_next: Tensor) -> Tensor:
+        return tree(torch.as_tensor(sigma).clamp(lo, hi), torch.as_tensor(sigma_next).clamp(lo, hi))
+
+    return sample
+
+
 def _kdiffusion(kd, name: str, two_nfe: bool, stochastic: bool, step_noise: bool = False) -> Method:
     """``step_noise``: draw each step's normalised Brownian increment with ``randn`` instead of k-diffusion's default
     ``BrownianTreeNoiseSampler`` — the same law for samplers that query each step's interval once (``dpmpp_2m_sde``,
@@ -131,7 +154,12 @@ def _kdiffusion(kd, name: str, two_nfe: bool, stochastic: bool, step_noise: bool
 
         torch.manual_seed(seed)
         x = x_T / float(proc.alpha(times[0]))
-        extra = {"noise_sampler": kd.default_noise_sampler(x)} if step_noise else {}
+        if step_noise:
+            extra = {"noise_sampler": kd.default_noise_sampler(x)}
+        elif name in KD_TREE_DEFAULT:  # k-diffusion's default tree, its queries clamped into the tree's interval
+            extra = {"noise_sampler": _clamped_tree_sampler(kd, x, sigmas)}
+        else:
+            extra = {}
         y = fn(denoiser, x, sigmas, disable=True, **extra)
         return y, model.nfe
 

@@ -211,3 +211,26 @@ def test_plot_reads_without_the_docs(tmp_path, monkeypatch) -> None:
     figures.clear()
     plot(_result(methods, with_strong=False), tmp_path / "one.png")
     assert len(figures[0].axes) == 1
+
+
+def test_kdiffusion_tree_queries_stay_inside_the_brownian_interval() -> None:
+    """k-diffusion's ``sample_dpmpp_sde`` maps σ through exp(-(-log σ)); unclamped, its first query lands a rounding
+    error past the tree's end and torchsde warns ``Should have tb<=t1``."""
+    import warnings
+
+    import torch
+    from sdesolve_lab.methods import peer_methods
+    from sdesolve_lab.problem import make_problem
+
+    methods = {m.name: m for m in peer_methods()}
+    if "k-diffusion:dpmpp_sde" not in methods:
+        pytest.skip("k-diffusion is not installed")
+    pb = make_problem("gmm", 16, seed=0)
+    x_T = pb.prior(8, 0, torch.float64, "cpu")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for budget in (10, 20):
+            x, nfe = methods["k-diffusion:dpmpp_sde"].run(pb, x_T, budget, budget)
+            assert torch.isfinite(x).all() and nfe == budget - 1
+    messages = [str(w.message) for w in caught]
+    assert not [m for m in messages if "Should have" in m], messages
