@@ -429,7 +429,11 @@ def plot(result: dict[str, Any], path: Path) -> None:
     peers = [m for m in by_method if m not in ours]
     has_strong = any(r.get("strong_error") is not None for rs in by_method.values() for r in rs)
     ncols = 2 if has_strong else 1
-    fig, axes = plt.subplots(1, ncols, figsize=(6.2 * ncols + 2.9, 5.6), dpi=110, squeeze=False)
+    entries = len(ours) + len(peers) + 9  # the lines, the group headers and the marker block of the legend
+    legend_cols = 1 if entries <= 26 else 2  # one column holds about 26 entries at this height
+    legend_width = 2.9 if legend_cols == 1 else 4.9
+    height = max(5.6, 0.2 * math.ceil(entries / legend_cols) + 0.6)
+    fig, axes = plt.subplots(1, ncols, figsize=(6.2 * ncols + legend_width, height), dpi=110, squeeze=False)
     panels = [(axes[0, 0], "error")] + ([(axes[0, 1], "strong_error")] if has_strong else [])
 
     style = line_styles(ours, peers)
@@ -484,8 +488,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
         Line2D([], [], color="0.3", ls="none", marker="s", ms=6, label="square: ODE sampler (deterministic)"),
         Line2D([], [], color="k", ls=(0, (4, 3)), lw=1, label="noise floor: exact samples' error"),
     ]
-    fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False, handlelength=2.5)
+    fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False, handlelength=2.5, ncol=legend_cols)
     fig.suptitle(f"{result['problem']['description']}; {result['problem']['n']} samples per run", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1 - 2.8 / (6.2 * ncols + 2.9), 1))
+    fig.tight_layout(rect=(0, 0, 1 - (legend_width - 0.1) / (6.2 * ncols + legend_width), 1))
     fig.savefig(path)
     plt.close(fig)
