@@ -112,7 +112,13 @@ def configure_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--peers",
         action="store_true",
-        help="also run the installed peers: torchsde, torchdiffeq, k-diffusion and diffusers (default: off)",
+        help="run every installed peer: torchsde and torchdiffeq (shown by default) and k-diffusion and diffusers "
+        "(default: off)",
+    )
+    p.add_argument(
+        "--no-references",
+        action="store_true",
+        help="leave out the torchsde and torchdiffeq reference rows, shown by default (default: shown)",
     )
     p.add_argument(
         "--peer-names",
@@ -179,6 +185,7 @@ def run_compare(args: argparse.Namespace) -> int:
         n=args.n,
         peers=args.peers,
         peer_names=_csv(str, args.peer_names),
+        references=not args.no_references,
         device=args.device,
         dtype=args.dtype,
         seed=args.seed,

@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 TIE_RATIO = 1.2  # best-of-ours and best-peer errors within this factor (either way) are a tie
+REFERENCE_LIBRARIES = ("torchsde", "torchdiffeq")  # the peers `sdesolve compare` shows by default
 FLOOR_FACTOR = 1.5  # an error within this factor of the floor is at the floor (indistinguishable from noise)
 
 DEFAULT_NFE = (10, 20, 50, 100, 200)
@@ -52,6 +53,7 @@ class CompareConfig:
     paths: int = 256
     peers: bool = False
     peer_names: list[str] | None = None  # only these peers (names as in the table, e.g. k-diffusion:dpmpp_3m_sde)
+    references: bool = False  # the torchsde and torchdiffeq rows (the CLI turns them on by default)
     device: str = "cpu"
     dtype: str = "float64"
     seed: int = 0
@@ -106,6 +108,24 @@ def _references(pb: LabProblem, cfg: CompareConfig, x_T: torch.Tensor) -> tuple[
     return ode_x0, bm, ad.data(end, sde), strong_error(ad.data(end, loose), ode_x0)
 
 
+def select_peers(cfg: CompareConfig) -> list[Method]:
+    """The peers a run compares against: ``peer_names`` if given, else every installed peer with ``peers``, else
+    the references (torchsde and torchdiffeq, ``REFERENCE_LIBRARIES``) with ``references``, else none."""
+    if not (cfg.peers or cfg.peer_names or cfg.references):
+        return []
+    peers = peer_methods()
+    if cfg.peer_names is not None:
+        known = {m.name for m in peers}
+        unknown = [p for p in cfg.peer_names if p not in known]
+        if unknown:
+            installed = ", ".join(sorted(known))
+            raise ValueError(f"--peer-names: unknown peer(s) {', '.join(unknown)}; installed: {installed}")
+        return [m for m in peers if m.name in cfg.peer_names]
+    if cfg.peers:
+        return peers
+    return [m for m in peers if m.library in REFERENCE_LIBRARIES]
+
+
 def compare(cfg: CompareConfig, progress: bool = True) -> dict[str, Any]:
     """Run the comparison; returns the JSON-ready result (rows, floor, configuration, machine)."""
     dtype = DTYPES[cfg.dtype]
@@ -120,15 +140,7 @@ def compare(cfg: CompareConfig, progress: bool = True) -> dict[str, Any]:
         metric = pb.metric_factory(pb, cfg.n, cfg.seed)
     else:
         metric = (GaussianW2 if cfg.target == "gaussian" else SlicedW1)(pb.target, cfg.n, seed=cfg.seed)
-    peers = peer_methods() if cfg.peers or cfg.peer_names else []
-    if cfg.peer_names is not None:
-        known = {m.name for m in peers}
-        unknown = [p for p in cfg.peer_names if p not in known]
-        if unknown:
-            installed = ", ".join(sorted(known))
-            raise ValueError(f"--peer-names: unknown peer(s) {', '.join(unknown)}; installed: {installed}")
-        peers = [m for m in peers if m.name in cfg.peer_names]
-    methods: list[Method] = our_methods(cfg.samplers) + peers
+    methods: list[Method] = our_methods(cfg.samplers) + select_peers(cfg)
     x_T = pb.prior(cfg.n, cfg.seed, dtype, cfg.device)
     x_paths = pb.prior(cfg.paths, cfg.seed + 1)
     ode_ref, bm, sde_ref, flow_floor = _references(pb, cfg, x_paths)

@@ -234,3 +234,26 @@ def test_kdiffusion_tree_queries_stay_inside_the_brownian_interval() -> None:
             assert torch.isfinite(x).all() and nfe == budget - 1
     messages = [str(w.message) for w in caught]
     assert not [m for m in messages if "Should have" in m], messages
+
+
+def test_reference_rows_are_shown_by_default_from_the_cli() -> None:
+    import argparse
+
+    from sdesolve_lab.commands import configure_compare
+    from sdesolve_lab.compare import REFERENCE_LIBRARIES, CompareConfig, select_peers
+
+    p = argparse.ArgumentParser()
+    configure_compare(p)
+    assert p.parse_args([]).no_references is False
+    assert p.parse_args(["--no-references"]).no_references is True
+
+    assert select_peers(CompareConfig()) == []  # the Python API stays opt-in
+    refs = select_peers(CompareConfig(references=True))
+    names = {m.name for m in refs}
+    assert {"torchsde:euler", "torchsde:srk", "torchdiffeq:rk4", "torchdiffeq:dopri5"} <= names
+    assert {m.library for m in refs} == set(REFERENCE_LIBRARIES)
+    everyone = select_peers(CompareConfig(peers=True))
+    assert names < {m.name for m in everyone} or {m.library for m in everyone} == set(REFERENCE_LIBRARIES)
+    assert [m.name for m in select_peers(CompareConfig(references=True, peer_names=["torchsde:srk"]))] == [
+        "torchsde:srk"
+    ]
