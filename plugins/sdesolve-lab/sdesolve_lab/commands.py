@@ -151,7 +151,8 @@ def configure_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="a small run: 6 samplers, NFE 10,20,50, 2000 samples (about a minute on 2 CPU cores; default: off)",
+        help="a small run: 6 samplers and the references, NFE 10,20,50, 2000 samples (about a minute on 2 CPU "
+        "cores; default: off)",
     )
     p.add_argument(
         "--json", action="store_true", help="print the full result as JSON instead of the tables (default: tables)"
