@@ -17,8 +17,9 @@ tables made 10⁵ steps of ``exponential_euler`` or ``randomized_midpoint`` rais
 
 Running every step of a 2-NFE stepper takes minutes (about 1.7 ms per ``randomized_midpoint`` step on one core),
 so in the ``visit`` runs the real stepper takes 3 consecutive steps every ``chunk_steps // 2`` steps and the last 3
-(a multistep stepper keeps the history it expects; a wrapper passes the others, finite checks off): the coefficients are prepared for the whole grid and every chunk of tables is
-built, in order, as in a full solve, which is where the memory went.
+(a multistep stepper keeps the history it expects; a wrapper passes the others, finite checks off): the coefficients
+are prepared for the whole grid and every chunk of tables is built, in order, as in a full solve, which is where the
+memory went.
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ def configure_compare(p: argparse.ArgumentParser) -> None:
         type=nfe_list,
         metavar="N1,N2,...",
         help=f"comma-separated NFE budgets (network evaluations per sample), whole numbers >= {MIN_NFE} "
-        "(default 10,20,50,100,200; with --quick 10,20,50)",
+        "(default 10,20,40,80; with --quick 10,20,50)",
     )
     p.add_argument(
         "--n",
