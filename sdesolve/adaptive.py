@@ -101,10 +101,13 @@ class PIController:
     ``hi = factor_max``; after a rejection ``lo = factor_min`` and ``hi = safety``.
 
     Args:
-        rtol, atol: relative and absolute tolerance (> 0, finite).
-        pcoeff, icoeff: proportional and integral coefficients (``icoeff > 0``).
+        rtol: relative tolerance (> 0, finite).
+        atol: absolute tolerance (> 0, finite).
+        pcoeff: proportional coefficient.
+        icoeff: integral coefficient (``> 0``).
         safety: in ``(0, 1]``.
-        factor_min, factor_max: bounds on the step-size ratio, ``0 < factor_min < 1 < factor_max``.
+        factor_min: lower bound on the step-size ratio, ``0 < factor_min < 1``.
+        factor_max: upper bound on the step-size ratio, ``factor_max > 1``.
         dt_min: the smallest step (``≥ 0``); a rejected step of this size raises :class:`StepSizeError`.
         dt_max: the largest step (``> 0``, may be ``inf``).
         step_ts: forced stops: times the solve steps to exactly (e.g. kinks of a discrete schedule); those outside
@@ -502,7 +505,8 @@ def solve_adaptive(
         x0: initial state, shape ``(batch, *event)``, finite.
         t_span: ``(t0, t1)``; ``t1 < t0`` integrates backwards.
         method: ``"bosh3"`` (default), ``"heun"``, ``"exponential_rk2"`` or an :class:`EmbeddedPair`.
-        rtol, atol: tolerances (> 0, finite); give these or ``controller``, not both.
+        rtol: relative tolerance (> 0, finite); give ``rtol`` and ``atol`` or ``controller``, not both.
+        atol: absolute tolerance (> 0, finite).
         controller: a :class:`PIController` (its ``rtol``/``atol`` are used).
         dt0: the first step size (``|dt0|`` is used; > 0); default: chosen from ``F(t0, x0)`` (2 NFE).
         max_steps: the most attempted steps (accepted + rejected) before :class:`StepSizeError` is raised.
