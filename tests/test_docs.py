@@ -40,6 +40,8 @@ def test_every_sampler_has_a_page(sampler: str) -> None:
     "kind,page", [("sampler", "diffusion.md"), ("process", "diffusion.md"), ("grid", "diffusion.md")]
 )
 def test_every_sampler_process_and_grid_is_documented(kind: str, page: str) -> None:
+    if kind not in sdesolve.registry().kinds:
+        pytest.skip(f"no installed plugin declares the kind {kind!r} (the core alone)")
     text = _text(page)
     missing = [name for name in sdesolve.registry().items[kind] if f"`{name}`" not in text]
     assert not missing, f"{kind}s without an entry in docs/{page}: {missing}"
