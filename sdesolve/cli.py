@@ -16,6 +16,7 @@ import torch
 from sdesolve import __version__
 from sdesolve.dtypes import DTYPES
 from sdesolve.hookspecs import hookimpl
+from sdesolve.options import positive_int
 from sdesolve.plugins import DuplicateNameError, plugin_records, registry
 from sdesolve.report import table as _table
 from sdesolve.threads import set_threads
@@ -274,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sdesolve {__version__}")
     parser.add_argument(
         "--threads",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="CPU threads torch may use (default: torch's, one per core)",
@@ -296,16 +297,6 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=command.help, description=options.description, parents=[options])
         p.set_defaults(func=command.run)
     return parser
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

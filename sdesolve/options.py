@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["check_options"]
+__all__ = ["check_options", "positive_int"]
 
 
 def check_options(
@@ -27,3 +28,14 @@ def check_options(
     listed = ", ".join(f"{k}={v!r}" for k, v in accepted.items()) or "none"
     extra = f" (and {always})" if always else ""
     raise error(f"{owner} got unknown option(s) {', '.join(hints)}; accepted options: {listed}{extra}")
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type``: a whole number ≥ 1 (argparse names the option in its error); used by every command."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer (1 or more), got {value}")
+    return value

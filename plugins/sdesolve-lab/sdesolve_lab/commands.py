@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from sdesolve.dtypes import DTYPES
+from sdesolve.options import positive_int
 
 __all__ = ["BENCH_HELP", "COMPARE_HELP", "configure_bench", "configure_compare", "run_bench", "run_compare"]
 
@@ -29,17 +30,6 @@ def _csv(kind: type, text: str | None) -> list | None:
         return [kind(v.strip()) for v in text.split(",") if v.strip()]
     except ValueError:
         raise SystemExit(f"error: expected a comma-separated list of {kind.__name__}, got {text!r}") from None
-
-
-def positive_int(text: str) -> int:
-    """An argparse ``type``: a whole number ≥ 1 (argparse names the option in its error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer (1 or more), got {value}")
-    return value
 
 
 MIN_NFE = 2  # one step plus the final denoise: the least any sampler can spend
