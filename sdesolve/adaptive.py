@@ -1,7 +1,8 @@
-"""Adaptive step-size control for semilinear ODEs: embedded pairs, a PI controller and the driver.
+"""Adaptive step-size control: embedded pairs, a PI controller and the ODE driver.
 
-``dX = (a(t) X + b(t) N(t, X)) dt`` (ODE only: ``g`` must be ``None``) from ``t0`` to ``t1`` (either direction), with
-the step size chosen so that the embedded local-error estimate stays below ``rtol``/``atol``:
+``dX = (a(t) X + b(t) N(t, X)) dt`` from ``t0`` to ``t1`` (either direction), with the step size chosen so that the
+embedded local-error estimate stays below ``rtol``/``atol`` (SDEs and per-sample steps:
+:mod:`sdesolve.adaptive_sde`, which :func:`solve_adaptive` hands them to):
 
 * :class:`PIController` — the step-size controller, in the style of diffrax's ``PIDController`` (``dcoeff = 0``);
 * embedded pairs (:class:`EmbeddedPair`): ``"exponential_rk2"`` (exponential RK2 / ETD2RK with the exponential
@@ -37,7 +38,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -57,12 +58,15 @@ __all__ = [
     "HEUN_EULER",
     "PAIRS",
     "AdaptiveResult",
+    "BatchContext",
     "EmbeddedPair",
     "EmbeddedTableau",
     "ExponentialRK2Pair",
     "PIController",
     "RungeKuttaPair",
     "StepSizeError",
+    "adaptive_pair",
+    "declared_pair",
     "get_pair",
     "solve_adaptive",
 ]
@@ -112,6 +116,9 @@ class PIController:
         dt_max: the largest step (``> 0``, may be ``inf``).
         step_ts: forced stops: times the solve steps to exactly (e.g. kinks of a discrete schedule); those outside
             the open interval ``(t0, t1)`` are ignored.
+        per_sample: ``True``: each sample has its own step sizes (its error is its own RMS; batch-invariant, see
+            :mod:`sdesolve.adaptive_sde`); ``False``: the batch shares steps (the maximum over samples); ``None``
+            (default): per sample for SDEs without ``bm``, shared otherwise.
     """
 
     rtol: float
@@ -124,8 +131,11 @@ class PIController:
     dt_min: float = 0.0
     dt_max: float = math.inf
     step_ts: Sequence[float] | Tensor | None = None
+    per_sample: bool | None = None
 
     def __post_init__(self) -> None:
+        if self.per_sample is not None and not isinstance(self.per_sample, bool):
+            raise TypeError(f"per_sample must be True, False or None, got {self.per_sample!r}")
         for name in ("rtol", "atol"):
             object.__setattr__(self, name, _positive_finite(name, getattr(self, name)))
         pcoeff = float(self.pcoeff)
@@ -208,6 +218,34 @@ class _Context:
         )
 
 
+class BatchContext:
+    """What a pair needs for per-sample steps (:meth:`EmbeddedPair.attempt_batch`): the problem, the counted ``N``,
+    per-sample coefficients. Times are host float64 arrays of shape ``(batch,)``."""
+
+    def __init__(self, sde: SemilinearSDE, x0: Tensor, subdivisions: int) -> None:
+        self.sde = sde
+        self.evaluate = CountedCalls(sde.evaluate)
+        self.like = x0
+        self.subdivisions = subdivisions
+        self._fns = {"a": sde.linear, "b": sde.weight, "g": sde.diffusion}
+
+    def rows(self, v: np.ndarray) -> Tensor:
+        """A ``(batch,)`` host array as a ``(batch, 1, …, 1)`` tensor in the state's dtype and device."""
+        t = torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64))
+        like = self.like
+        return t.to(device=like.device, dtype=like.dtype).reshape((-1,) + (1,) * (like.dim() - 1))
+
+    def coefficient(self, name: str, t: np.ndarray) -> Tensor:
+        """``a``, ``b`` or ``g`` at per-sample times (evaluated in float64 on the host), laid out by :meth:`rows`."""
+        value = self._fns[name](torch.from_numpy(np.ascontiguousarray(t, dtype=np.float64)))
+        return self.rows(value.detach().cpu().double().numpy())
+
+    def nonlinear(self, t: np.ndarray, x: Tensor) -> Tensor:
+        """``N(t, x)`` with one time per sample (counted)."""
+        tt = torch.from_numpy(np.ascontiguousarray(t, dtype=np.float64)).to(device=x.device, dtype=x.dtype)
+        return self.evaluate(tt, x)
+
+
 class EmbeddedPair(ABC):
     """A step with an embedded error estimate.
 
@@ -225,10 +263,25 @@ class EmbeddedPair(ABC):
     order: ClassVar[int] = 0
     embedded_order: ClassVar[int] = 0
     nfe_per_step: ClassVar[int] = 0
+    supports_noise: ClassVar[bool] = False
+    noise_error_order: ClassVar[float] = 1.5
 
     @property
     def error_order(self) -> int:
         return self.embedded_order + 1
+
+    @property
+    def batched(self) -> bool:
+        """Whether the pair implements :meth:`attempt_batch` (per-sample times; SDEs and per-sample step sizes)."""
+        return type(self).attempt_batch is not EmbeddedPair.attempt_batch
+
+    def attempt_batch(
+        self, ctx: BatchContext, t: np.ndarray, h: np.ndarray, x: Tensor, n0: Tensor | None, dw: Tensor | None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """``(x_new, err, n0)`` for the steps ``t[i] → t[i] + h[i]`` (host float64 arrays, one time per sample),
+        driven by the Brownian increments ``dw`` in solver time (``None`` for an ODE). Pairs used by
+        :func:`sdesolve.adaptive_sde.solve_adaptive_sde` implement it."""
+        raise NotImplementedError(f"the pair {self.name!r} has no per-sample (batched) form")
 
     @abstractmethod
     def attempt(
@@ -283,9 +336,10 @@ BOSH3 = EmbeddedTableau(
 class RungeKuttaPair(EmbeddedPair):
     """An embedded explicit RK pair on the full drift ``F = a x + b N``, declared by an :class:`EmbeddedTableau`."""
 
-    def __init__(self, name: str, table: EmbeddedTableau) -> None:
+    def __init__(self, name: str, table: EmbeddedTableau, noise: bool = False) -> None:
         self.name = name  # type: ignore[misc]
         self.table = table
+        self.supports_noise = bool(noise)  # type: ignore[misc]
         self.order = table.order  # type: ignore[misc]
         self.embedded_order = table.embedded_order  # type: ignore[misc]
         self.nfe_per_step = table.tableau.stages - (1 if table.fsal else 0)  # type: ignore[misc]
@@ -322,6 +376,38 @@ class RungeKuttaPair(EmbeddedPair):
         n_new = ns[-1] if self.table.fsal else None
         return x_new, err, ns[0], n_new
 
+    def attempt_batch(self, ctx, t, h, x, n0, dw):
+        """Per-sample times; with noise every slope carries ``g(t + c_i h) ΔW / h`` (for ``heun`` this is the
+        stochastic Heun step of the fixed-grid stepper: Euler–Maruyama predictor, trapezoidal corrector)."""
+        tab = self.table.tableau
+        hh = ctx.rows(h)
+        slopes: list[Tensor] = []
+        first = n0
+        for i in range(tab.stages):
+            ti = t + tab.c[i] * h if tab.c[i] != 1.0 else t + h
+            if i == 0:
+                stage = x
+            else:
+                stage = x.clone()
+                for j in range(i):
+                    if tab.A[i][j] != 0.0:
+                        stage.add_(slopes[j] * hh, alpha=tab.A[i][j])
+            n = n0 if (i == 0 and n0 is not None) else ctx.nonlinear(ti, stage)
+            if i == 0:
+                first = n
+            slope = ctx.coefficient("a", ti) * stage + ctx.coefficient("b", ti) * n
+            if dw is not None:
+                slope = slope + ctx.coefficient("g", ti) * dw / hh
+            slopes.append(slope)
+        x_new = x.clone()
+        err = torch.zeros_like(x)
+        for i, (bi, d) in enumerate(zip(tab.b, self._diff, strict=True)):
+            if bi != 0.0:
+                x_new.add_(slopes[i] * hh, alpha=bi)
+            if d != 0.0:
+                err.add_(slopes[i] * hh, alpha=d)
+        return x_new, err, first
+
 
 def _phi2(z: float) -> float:
     """``(e^z - 1 - z)/z²`` (equals 1/2 at 0): a 9-term series for ``|z| < 0.1`` (truncation < 3e-17 relative),
@@ -333,6 +419,18 @@ def _phi2(z: float) -> float:
 
 def _phi1(z: float) -> float:
     return 1.0 if z == 0.0 else math.expm1(z) / z
+
+
+def _phi1_array(z: np.ndarray) -> np.ndarray:
+    small = np.abs(z) < 1e-300
+    return np.where(small, 1.0, np.expm1(z) / np.where(small, 1.0, z))
+
+
+def _phi2_array(z: np.ndarray) -> np.ndarray:
+    """:func:`_phi2` on an array."""
+    series = sum(z**k / math.factorial(k + 2) for k in range(9))
+    safe = np.where(np.abs(z) < 0.1, 1.0, z)
+    return np.where(np.abs(z) < 0.1, series, (np.expm1(safe) - safe) / (safe * safe))
 
 
 class ExponentialRK2Pair(EmbeddedPair):
@@ -375,6 +473,47 @@ class ExponentialRK2Pair(EmbeddedPair):
         split = split_weights(tab, torch.tensor([r], dtype=F64), ctx.sde.factor)
         return sw, phi1, phi2, float(split.head_state_weight[0]), float(split.head_phi1[0])
 
+    @property
+    def batched(self) -> bool:
+        return self.r == 1.0  # the per-sample form is ETD2RK (r = 1); r < 1 would need split weights per sample
+
+    @property
+    def supports_noise(self) -> bool:  # type: ignore[override]
+        return self.r == 1.0
+
+    def batch_weights(
+        self, ctx: BatchContext, t: np.ndarray, h: np.ndarray, noise: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """``(state_weight, phi1, phi2, path_mean)`` per sample (host float64; ``path_mean`` only with noise):
+        closed forms for a :class:`~sdesolve.factors.ConstantFactor`, else one :func:`build_tables` call on the
+        batch's steps."""
+        factor = ctx.sde.factor
+        if type(factor) is ConstantFactor:
+            z = factor.a * h
+            sw = np.exp(z)
+            p1 = _phi1_array(z)
+            pm = factor.g * p1 if noise else None
+            return sw, factor.b * h * p1, factor.b * h * h * _phi2_array(z), pm
+        tab = build_tables(ctx.sde, torch.from_numpy(t), torch.from_numpy(t + h), ctx.subdivisions)
+        ex = torch.exp(tab.L[:, -1])
+        sw, phi1, phi2 = ex, ex * tab.P[:, -1], ex * tab.K[:, -1]
+        pm = (ex * tab.G[:, -1] / tab.h).numpy() if noise else None
+        return sw.numpy(), phi1.numpy(), phi2.numpy(), pm
+
+    def attempt_batch(self, ctx, t, h, x, n0, dw):
+        """ETD2RK per sample: ``x_E = sw x + phi1 N(t, x) + path_mean ΔW`` (exponential Euler; on a Brownian path
+        the weighted integral ``∫ Φ(u)/Φ(t') g dW`` is its conditional mean given ``ΔW``, local error
+        ``O(h^{3/2})``), ``x' = x_E + (phi2/h)(N(t', x_E) - N(t, x))``."""
+        sw, phi1, phi2, pm = self.batch_weights(ctx, t, h, dw is not None)
+        if n0 is None:
+            n0 = ctx.nonlinear(t, x)
+        low = x * ctx.rows(sw) + n0 * ctx.rows(phi1)
+        if dw is not None:
+            low = low + dw * ctx.rows(pm)
+        nm = ctx.nonlinear(t + h, low)
+        err = (nm - n0) * ctx.rows(phi2 / h)
+        return low + err, err, n0
+
     def attempt(self, ctx, t, h, x, n0):
         sw, phi1, phi2, head_sw, head_phi1 = self.weights(ctx, t, h)
         if n0 is None:
@@ -394,7 +533,7 @@ class ExponentialRK2Pair(EmbeddedPair):
 
 PAIRS: dict[str, Any] = {
     "exponential_rk2": ExponentialRK2Pair,
-    "heun": lambda: RungeKuttaPair("heun", HEUN_EULER),
+    "heun": lambda: RungeKuttaPair("heun", HEUN_EULER, noise=True),
     "bosh3": lambda: RungeKuttaPair("bosh3", BOSH3),
 }
 """The embedded pairs by name (factories of :class:`EmbeddedPair`)."""
@@ -414,25 +553,109 @@ def get_pair(method: str | EmbeddedPair) -> EmbeddedPair:
     raise TypeError(f"method must be a pair name or an EmbeddedPair, got {type(method).__name__}")
 
 
+def declared_pair(stepper: Any) -> Callable[..., EmbeddedPair] | None:
+    """The embedded-pair factory a stepper (class or instance) declares, or ``None``.
+
+    A stepper declares an embedded error estimate with a class attribute ``embedded_pair``: a callable (an
+    :class:`EmbeddedPair` subclass or a factory) taking the stepper's options and returning the pair. The built-in
+    ``heun`` and ``exponential_rk2`` steppers are mapped by name to :data:`PAIRS`. Adaptive solves
+    (``solve(..., rtol=, atol=)``) and the conformance suite's tolerance check find every stepper that has one.
+    """
+    factory = getattr(stepper, "embedded_pair", None)
+    if factory is not None:
+        if not callable(factory):
+            raise TypeError(f"stepper {getattr(stepper, 'name', stepper)!r}: embedded_pair must be callable")
+        return factory
+    name = getattr(stepper, "name", None)
+    if name in ("heun", "exponential_rk2"):
+        return PAIRS[name]
+    return None
+
+
+def adaptive_pair(method: Any, **options: Any) -> EmbeddedPair:
+    """The :class:`EmbeddedPair` behind ``method`` for an adaptive solve.
+
+    ``method``: an :class:`EmbeddedPair`; a name in :data:`PAIRS` (``bosh3``, ``heun``, ``exponential_rk2``); or a
+    registered stepper (name, class or instance) declaring ``embedded_pair`` (:func:`declared_pair`). ``options``
+    go to the pair (``exponential_rk2``: ``r``). A stepper without an estimate is refused, naming those that have one.
+    """
+    from sdesolve.plugins import registry
+    from sdesolve.steppers.base import Stepper
+
+    if isinstance(method, EmbeddedPair):
+        if options:
+            raise TypeError(f"options {sorted(options)} cannot be combined with an EmbeddedPair instance")
+        return method
+    factory: Callable[..., EmbeddedPair] | None = None
+    label = method
+    if isinstance(method, str):
+        table = registry().steppers
+        if method in table:
+            factory = declared_pair(table[method])
+        if factory is None and method in PAIRS:
+            factory = PAIRS[method]
+    elif isinstance(method, Stepper) or (isinstance(method, type) and issubclass(method, Stepper)):
+        label = method.name
+        factory = declared_pair(method)
+        if isinstance(method, Stepper) and factory is not None and options:
+            raise TypeError("stepper options cannot be combined with a stepper instance; configure the instance")
+    else:
+        raise TypeError(
+            f"method must be a stepper or pair name, a stepper class or instance, or an EmbeddedPair, got "
+            f"{type(method).__name__}"
+        )
+    if factory is None:
+        raise ValueError(
+            f"method {label!r} has no embedded error estimate, so it cannot take rtol/atol/controller (adaptive "
+            f"steps); methods with one: {', '.join(adaptive_methods())} — e.g. 'heun' embeds Euler–Maruyama / Euler "
+            "and 'exponential_rk2' embeds exponential Euler; a stepper declares one with an embedded_pair attribute"
+        )
+    try:
+        pair = factory(**options)
+    except TypeError as exc:
+        raise TypeError(f"adaptive method {label!r}: {exc}") from None
+    if not isinstance(pair, EmbeddedPair):
+        raise TypeError(f"embedded_pair of {label!r} returned {type(pair).__name__}, not an EmbeddedPair")
+    return pair
+
+
+def adaptive_methods() -> list[str]:
+    """Names that take a tolerance: :data:`PAIRS` and every registered stepper declaring an embedded pair."""
+    from sdesolve.plugins import registry
+
+    names = set(PAIRS) | {n for n, cls in registry().steppers.items() if declared_pair(cls) is not None}
+    return sorted(names)
+
+
 # --- the driver ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AdaptiveResult:
     """Result of :func:`solve_adaptive`.
 
-    ``x``: the state at ``t1``; ``ts``: the accepted step ends, ``t0`` first and ``t1`` last (float64, host);
-    ``n_accepted``, ``n_rejected``: step counts; ``nfe``: evaluations of ``N`` (the initial step-size selection
-    included); ``t_eval`` and ``x_eval`` (shape ``(len(t_eval), *x.shape)``) when ``t_eval`` was given;
-    ``method``: the pair's name.
+    ``x``: the state at ``t1``; ``ts``: the accepted step ends, ``t0`` first and ``t1`` last (float64, host;
+    ``None`` with per-sample steps, where every sample has its own); ``n_accepted``, ``n_rejected``: step counts
+    (with per-sample steps: the maxima over samples); ``nfe``: (batched) evaluations of ``N``, the initial step-size
+    selection included; ``t_eval`` and ``x_eval`` (shape ``(len(t_eval), *x.shape)``) when ``t_eval`` was given
+    (``trajectory`` is ``x_eval``); ``method``: the pair's name. From the SDE / per-sample driver also
+    ``sample_accepted``, ``sample_rejected`` (int64, one count per sample) and ``n_attempts`` (batched attempts).
     """
 
     x: Tensor
-    ts: Tensor
+    ts: Tensor | None
     n_accepted: int
     n_rejected: int
     nfe: int
     method: str
     t_eval: Tensor | None = None
     x_eval: Tensor | None = None
+    sample_accepted: Tensor | None = None
+    sample_rejected: Tensor | None = None
+    n_attempts: int | None = None
+
+    @property
+    def trajectory(self) -> Tensor | None:
+        """The states at ``t_eval`` (``x_eval``), as ``solve(..., trajectory=True)`` returns them."""
+        return self.x_eval
 
 
 def _check_state(x0: Any) -> Tensor:
@@ -488,7 +711,7 @@ def solve_adaptive(
     sde: SemilinearSDE,
     x0: Tensor,
     t_span: tuple[float, float] | Sequence[float],
-    method: str | EmbeddedPair = "bosh3",
+    method: str | EmbeddedPair | None = None,
     *,
     rtol: float | None = None,
     atol: float | None = None,
@@ -497,14 +720,21 @@ def solve_adaptive(
     max_steps: int = 100_000,
     t_eval: Sequence[float] | Tensor | None = None,
     subdivisions: int = 2,
+    bm: Any = None,
+    generator: Any = None,
 ) -> AdaptiveResult:
-    """Integrate the ODE ``dX = (a X + b N) dt`` from ``t_span[0]`` to ``t_span[1]`` with adaptive steps.
+    """Integrate ``dX = (a X + b N) dt (+ g dW)`` from ``t_span[0]`` to ``t_span[1]`` with adaptive steps.
+
+    An SDE (``g`` given), ``bm``, ``generator`` or ``PIController(per_sample=True)`` hands the solve to
+    :func:`sdesolve.adaptive_sde.solve_adaptive_sde` (per-sample steps on a consistent Brownian path); an ODE is
+    solved here with batch-shared steps.
 
     Args:
-        sde: the problem; must be an ODE (``g=None``): adaptive SDE steps are not supported yet.
+        sde: the problem.
         x0: initial state, shape ``(batch, *event)``, finite.
         t_span: ``(t0, t1)``; ``t1 < t0`` integrates backwards.
-        method: ``"bosh3"`` (default), ``"heun"``, ``"exponential_rk2"`` or an :class:`EmbeddedPair`.
+        method: ``"bosh3"`` (the ODE default), ``"heun"``, ``"exponential_rk2"`` (the SDE default) or an
+            :class:`EmbeddedPair`.
         rtol: relative tolerance (> 0, finite); give ``rtol`` and ``atol`` or ``controller``, not both.
         atol: absolute tolerance (> 0, finite).
         controller: a :class:`PIController` (its ``rtol``/``atol`` are used).
@@ -514,19 +744,36 @@ def solve_adaptive(
             they are stepped to exactly (forced stops, no interpolation).
         subdivisions: sub-grid cells of the per-step integrating-factor quadrature (``exponential_rk2`` on
             problems without closed forms; see :mod:`sdesolve.adaptive`).
+        bm: SDEs: a Brownian path ``bm(sa, sb)`` in solver time, re-queried after rejections (batch-shared steps).
+        generator: SDEs: the randomness of the default per-sample Brownian path.
 
     Raises:
-        ValueError: an SDE, bad tolerances or times, a non-finite ``x0``.
+        ValueError: bad tolerances or times, a non-finite ``x0``, a pair without an SDE form for an SDE.
         StepSizeError: ``max_steps`` reached, or the step size fell below ``dt_min``/round-off while steps kept
             failing (also when the state became non-finite and smaller steps did not cure it).
     """
     if not isinstance(sde, SemilinearSDE):
         raise TypeError(f"sde must be an sdesolve.SemilinearSDE, got {type(sde).__name__}")
-    if not sde.is_ode:
-        raise ValueError(
-            "solve_adaptive: adaptive SDE steps are not supported yet (the problem has g, so it is an SDE); use "
-            "sdesolve.solve on a fixed grid, or pass g=None for the ODE"
+    if not sde.is_ode or bm is not None or generator is not None or getattr(controller, "per_sample", None):
+        from sdesolve.adaptive_sde import solve_adaptive_sde
+
+        return solve_adaptive_sde(
+            sde,
+            x0,
+            t_span,
+            "exponential_rk2" if method is None else method,
+            rtol=rtol,
+            atol=atol,
+            controller=controller,
+            bm=bm,
+            generator=generator,
+            dt0=dt0,
+            max_steps=max_steps,
+            t_eval=t_eval,
+            subdivisions=subdivisions,
         )
+    if method is None:
+        method = "bosh3"
     x0 = _check_state(x0)
     t0, t1 = _check_span(t_span)
     if controller is None:

@@ -1,4 +1,5 @@
-"""The solve loop: validate, precompute grid coefficients once, step."""
+"""The solve loop: validate, precompute grid coefficients once, step; with a tolerance, dispatch to the adaptive
+drivers (:mod:`sdesolve.adaptive`, :mod:`sdesolve.adaptive_sde`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from sdesolve.adaptive import AdaptiveResult, EmbeddedPair, PIController, adaptive_pair, solve_adaptive
 from sdesolve.coefficients import DEFAULT_SUBDIVISIONS, GridCoefficients
 from sdesolve.finite import FiniteMonitor
 from sdesolve.noise import GaussianNoise, Noise, PathNoise, check_levy_area
@@ -133,17 +135,32 @@ def integrate(
     sde: SemilinearSDE,
     x0: Tensor,
     ts: Grid,
-    method: str | Stepper | type[Stepper] = "exponential_euler",
+    method: str | Stepper | type[Stepper] | EmbeddedPair | None = None,
     *,
     bm: Callable[..., Tensor] | None = None,
     generator: Generators = None,
     trajectory: bool = False,
-    subdivisions: int = DEFAULT_SUBDIVISIONS,
+    subdivisions: int | None = None,
     callback: Callable[[int, Tensor], None] | None = None,
     check_finite: bool = True,
+    rtol: float | None = None,
+    atol: float | None = None,
+    controller: PIController | None = None,
     **stepper_options: Any,
-) -> SolveResult:
-    """Like :func:`solve`, returning a :class:`SolveResult` (with the number of ``N`` evaluations)."""
+) -> SolveResult | AdaptiveResult:
+    """Like :func:`solve`, returning a :class:`SolveResult` (with the number of ``N`` evaluations), or with a
+    tolerance an :class:`~sdesolve.adaptive.AdaptiveResult` (accepted and rejected steps, NFE)."""
+    if rtol is not None or atol is not None or controller is not None:
+        return _integrate_adaptive(
+            sde, x0, ts, method, bm, generator, trajectory, subdivisions, callback, check_finite, rtol, atol,
+            controller, stepper_options,
+        )  # fmt: skip
+    if method is None:
+        method = "exponential_euler"
+    if subdivisions is None:
+        subdivisions = DEFAULT_SUBDIVISIONS
+    if isinstance(method, EmbeddedPair):
+        raise TypeError("an EmbeddedPair is an adaptive method: give rtol and atol (or controller=) with it")
     if not isinstance(sde, SemilinearSDE):
         raise TypeError(f"sde must be an sdesolve.SemilinearSDE, got {type(sde).__name__}")
     x0 = _check_state(x0)
@@ -192,23 +209,32 @@ def solve(
     sde: SemilinearSDE,
     x0: Tensor,
     ts: Grid,
-    method: str | Stepper | type[Stepper] = "exponential_euler",
+    method: str | Stepper | type[Stepper] | EmbeddedPair | None = None,
     *,
     bm: Callable[..., Tensor] | None = None,
     generator: Generators = None,
     trajectory: bool = False,
-    subdivisions: int = DEFAULT_SUBDIVISIONS,
+    subdivisions: int | None = None,
     callback: Callable[[int, Tensor], None] | None = None,
     check_finite: bool = True,
+    rtol: float | None = None,
+    atol: float | None = None,
+    controller: PIController | None = None,
     **stepper_options: Any,
 ) -> Tensor:
-    """Integrate ``sde`` from ``x0`` at ``ts[0]`` over the step grid ``ts`` (each consecutive pair is a step).
+    """Integrate ``sde`` from ``x0`` at ``ts[0]`` over the step grid ``ts`` (each consecutive pair is a step), or,
+    with ``rtol``/``atol`` or ``controller``, with adaptive steps.
 
     Args:
         sde: the problem.
         x0: initial state, shape ``(batch, *event)``, any floating dtype and device.
-        ts: strictly monotone times (increasing, or decreasing for reverse-time sampling).
-        method: a registered stepper name (see ``sdesolve list``), or a stepper class or instance.
+        ts: strictly monotone times (increasing, or decreasing for reverse-time sampling). Adaptive: ``ts[0]``
+            and ``ts[-1]`` are the interval and every time of ``ts`` is a forced stop (the state is recorded
+            there, as torchdiffeq's ``t``).
+        method: a registered stepper name (see ``sdesolve list``), or a stepper class or instance (default
+            ``"exponential_euler"``). Adaptive: a method with an embedded error estimate — ``"bosh3"`` (the ODE
+            default), ``"heun"``, ``"exponential_rk2"`` (the SDE default), a stepper declaring ``embedded_pair``,
+            or an :class:`~sdesolve.adaptive.EmbeddedPair` (:func:`sdesolve.adaptive.adaptive_pair`).
         bm: a Brownian path in solver time, ``bm(sa, sb) -> W(sb) - W(sa)`` (``s = t`` for increasing
             ``ts``, ``s = -t`` for decreasing); e.g. a ``torchsde.BrownianInterval`` of size
             ``(batch, prod(event))``. Default: fresh Gaussian noise from ``generator``.
@@ -219,10 +245,15 @@ def solve(
         callback: called as ``callback(k, x)`` after step ``k`` (no device synchronisation is implied).
         check_finite: raise :class:`sdesolve.finite.NonFiniteError` naming the first step after which the state
             held a NaN or an infinity (tracked on the device; one host read after the loop).
+        rtol: relative tolerance of adaptive steps (with ``atol``; see :mod:`sdesolve.adaptive`).
+        atol: absolute tolerance of adaptive steps.
+        controller: a :class:`~sdesolve.adaptive.PIController` (instead of ``rtol``/``atol``): PI coefficients,
+            step bounds, extra forced stops, per-sample or batch-shared steps.
         **stepper_options: options of the stepper (e.g. ``distribution="uniform"``).
 
     Returns:
-        The state at ``ts[-1]``, or the trajectory.
+        The state at ``ts[-1]``, or the trajectory: the states at every time of ``ts``. For the numbers of
+        accepted and rejected steps and NFE of an adaptive solve, call :func:`integrate`.
     """
     result = integrate(
         sde,
@@ -235,6 +266,62 @@ def solve(
         subdivisions=subdivisions,
         callback=callback,
         check_finite=check_finite,
+        rtol=rtol,
+        atol=atol,
+        controller=controller,
         **stepper_options,
     )
     return result.trajectory if trajectory else result.x
+
+
+def _integrate_adaptive(
+    sde: SemilinearSDE,
+    x0: Tensor,
+    ts: Grid,
+    method: Any,
+    bm: Callable[..., Tensor] | None,
+    generator: Generators,
+    trajectory: bool,
+    subdivisions: int | None,
+    callback: Any,
+    check_finite: bool,
+    rtol: float | None,
+    atol: float | None,
+    controller: PIController | None,
+    stepper_options: dict[str, Any],
+) -> AdaptiveResult:
+    """``integrate`` with a tolerance: refuse the fixed-grid-only options, resolve the pair, run the driver."""
+    if callback is not None:
+        raise ValueError(
+            "callback is a fixed-grid option (called after step k of ts); adaptive steps (rtol/atol/controller) do "
+            "not take it: record states with a grid of more times (forced stops) and trajectory=True"
+        )
+    if check_finite is not True:
+        raise ValueError(
+            "check_finite is a fixed-grid option; adaptive steps always reject a non-finite step and retry it smaller "
+            "(StepSizeError when that fails): drop check_finite"
+        )
+    if not isinstance(sde, SemilinearSDE):
+        raise TypeError(f"sde must be an sdesolve.SemilinearSDE, got {type(sde).__name__}")
+    x0 = _check_state(x0)
+    _refuse_untracked_gradients(sde, ts)
+    grid = as_time_grid(ts)
+    if method is None:
+        method = "bosh3" if sde.is_ode else "exponential_rk2"
+    pair = adaptive_pair(method, **stepper_options)
+    if bm is not None and sde.is_ode:
+        raise ValueError("bm was given but the problem is an ODE (g is None); drop bm or give g")
+    t_eval = grid if (trajectory or grid.numel() > 2) else None
+    return solve_adaptive(
+        sde,
+        x0,
+        (float(grid[0]), float(grid[-1])),
+        pair,
+        rtol=rtol,
+        atol=atol,
+        controller=controller,
+        t_eval=t_eval,
+        subdivisions=2 if subdivisions is None else subdivisions,
+        bm=bm,
+        generator=generator,
+    )

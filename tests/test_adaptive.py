@@ -224,10 +224,14 @@ def test_tableaus():
 
 
 # --- refusals -----------------------------------------------------------------------------------------------
-def test_refuses_sdes():
+def test_refuses_pairs_without_an_sde_form():
     sde = PROBLEMS["nonlinear_tv"].make(True)
-    with pytest.raises(ValueError, match="adaptive SDE steps are not supported yet"):
-        solve_adaptive(sde, torch.zeros(2, 2, dtype=torch.float64), (0.0, 1.0), rtol=1e-3, atol=1e-3)
+    with pytest.raises(ValueError, match="'bosh3' does not support noise"):
+        solve_adaptive(sde, torch.zeros(2, 2, dtype=torch.float64), (0.0, 1.0), "bosh3", rtol=1e-3, atol=1e-3)
+    with pytest.raises(ValueError, match="'exponential_rk2' has no per-sample form"):
+        solve_adaptive(
+            sde, torch.zeros(2, 2, dtype=torch.float64), (0.0, 1.0), ExponentialRK2Pair(r=0.5), rtol=1e-3, atol=1e-3
+        )
 
 
 @pytest.mark.parametrize(
