@@ -483,36 +483,49 @@ class ExponentialRK2Pair(EmbeddedPair):
 
     def batch_weights(
         self, ctx: BatchContext, t: np.ndarray, h: np.ndarray, noise: bool
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-        """``(state_weight, phi1, phi2, path_mean)`` per sample (host float64; ``path_mean`` only with noise):
-        closed forms for a :class:`~sdesolve.factors.ConstantFactor`, else one :func:`build_tables` call on the
-        batch's steps."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """``(state_weight, phi1, phi2, path_mean, noise_var)`` per sample (host float64; the last two only with
+        noise; ``noise_var = ∫ (Φ(u) g(u)/Φ(t'))² |du|``): closed forms for a
+        :class:`~sdesolve.factors.ConstantFactor`, else one :func:`build_tables` call on the batch's steps."""
         factor = ctx.sde.factor
         if type(factor) is ConstantFactor:
             z = factor.a * h
             sw = np.exp(z)
             p1 = _phi1_array(z)
-            pm = factor.g * p1 if noise else None
-            return sw, factor.b * h * p1, factor.b * h * h * _phi2_array(z), pm
+            pm = var = None
+            if noise:  # g is constant (the factor keeps only g²: read its sign from the problem)
+                pm = ctx.sde.diffusion(torch.from_numpy(np.ascontiguousarray(t))).double().numpy() * p1
+                var = factor.g2 * np.abs(h) * np.exp(2 * z) * _phi1_array(-2 * z)
+            return sw, factor.b * h * p1, factor.b * h * h * _phi2_array(z), pm, var
         tab = build_tables(ctx.sde, torch.from_numpy(t), torch.from_numpy(t + h), ctx.subdivisions)
         ex = torch.exp(tab.L[:, -1])
         sw, phi1, phi2 = ex, ex * tab.P[:, -1], ex * tab.K[:, -1]
         pm = (ex * tab.G[:, -1] / tab.h).numpy() if noise else None
-        return sw.numpy(), phi1.numpy(), phi2.numpy(), pm
+        var = (ex * ex * tab.Q[:, -1].abs()).numpy() if noise else None
+        return sw.numpy(), phi1.numpy(), phi2.numpy(), pm, var
 
     def attempt_batch(self, ctx, t, h, x, n0, dw):
-        """ETD2RK per sample: ``x_E = sw x + phi1 N(t, x) + path_mean ΔW`` (exponential Euler; on a Brownian path
-        the weighted integral ``∫ Φ(u)/Φ(t') g dW`` is its conditional mean given ``ΔW``, local error
-        ``O(h^{3/2})``), ``x' = x_E + (phi2/h)(N(t', x_E) - N(t, x))``."""
-        sw, phi1, phi2, pm = self.batch_weights(ctx, t, h, dw is not None)
+        """ETD2RK per sample: ``x_E = sw x + phi1 N(t, x) + w̄ ΔW`` (exponential Euler), ``x' = x_E + (phi2/h)
+        (N(t', x_E) - N(t, x))``, error ``x' - x_E``.
+
+        On a Brownian path the weighted integral ``η = ∫ Φ(u) g(u)/Φ(t') dW`` is replaced by its conditional mean
+        ``w̄ ΔW`` given the increment; what is left, ``η - w̄ ΔW``, is Gaussian with variance
+        ``m² = noise_var - w̄² |h|`` (``O(|h|³)``), which the drift difference does not see (with ``N = 0`` it is
+        the whole local error). So the error returned is ``√(e_drift² + m²)`` elementwise: the scaled error norm is
+        then ``RMS(e_drift) ⊕ m`` and the controller keeps the dropped noise below the tolerance too."""
+        sw, phi1, phi2, pm, var = self.batch_weights(ctx, t, h, dw is not None)
         if n0 is None:
             n0 = ctx.nonlinear(t, x)
         low = x * ctx.rows(sw) + n0 * ctx.rows(phi1)
         if dw is not None:
             low = low + dw * ctx.rows(pm)
         nm = ctx.nonlinear(t + h, low)
-        err = (nm - n0) * ctx.rows(phi2 / h)
-        return low + err, err, n0
+        drift = (nm - n0) * ctx.rows(phi2 / h)
+        err = drift
+        if dw is not None:
+            missing = np.maximum(var - pm * pm * np.abs(h), 0.0)
+            err = drift.square().add_(ctx.rows(missing)).sqrt_()
+        return low + drift, err, n0
 
     def attempt(self, ctx, t, h, x, n0):
         sw, phi1, phi2, head_sw, head_phi1 = self.weights(ctx, t, h)
