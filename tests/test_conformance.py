@@ -193,3 +193,50 @@ def test_nfe_mismatch_fails() -> None:
 
 def test_reference_dtype_is_float64_by_default() -> None:
     assert SuiteConfig().dtype == torch.float64
+
+
+# --- tolerance proportionality (adaptive steps) --------------------------------------------------------------------
+def test_steppers_with_an_embedded_estimate_pass_tolerance_proportionality() -> None:
+    from sdesolve.adaptive import declared_pair
+    from sdesolve.conformance import TOLERANCE_PROBLEMS
+
+    results = run_conformance(kinds=["tolerance"], quick=True)
+    declaring = sorted(n for n, cls in registry().steppers.items() if declared_pair(cls) is not None)
+    assert {"heun", "exponential_rk2"} <= set(declaring)
+    assert sorted({r.stepper for r in results}) == declaring  # registry-driven: exactly the declaring steppers
+    assert {r.problem for r in results} == set(TOLERANCE_PROBLEMS)
+    for r in results:
+        assert r.passed, (r.stepper, r.problem, r.measured, r.details["note"])
+        assert 0.75 <= r.measured <= 1.25 and max(r.details["ratios"]) <= 20.0
+        assert r.steps == [10**3, 10**4, 10**5, 10**6] and len(r.errors) == 4
+
+
+def test_a_third_party_pair_whose_estimate_is_too_small_fails_tolerance_proportionality(fresh_plugins) -> None:
+    from sdesolve.adaptive import HEUN_EULER, RungeKuttaPair
+
+    class Overconfident(RungeKuttaPair):
+        """Heun whose error estimate is 1000 times too small: its errors are far above the tolerance."""
+
+        def attempt(self, ctx, t, h, x, n0):
+            x_new, err, n0, n_new = super().attempt(ctx, t, h, x, n0)
+            return x_new, err * 1e-3, n0, n_new
+
+    class EulerOverconfident(EulerMaruyama):
+        name = "euler_overconfident"
+        embedded_pair = staticmethod(lambda: Overconfident("euler_overconfident", HEUN_EULER))
+
+    class Plugin:
+        @hookimpl
+        def sdesolve_register_steppers(self, register):
+            register(EulerOverconfident)
+
+    plugins.register_plugin(Plugin(), name="overconfident_plugin")
+    results = run_conformance(["euler_overconfident", "euler_maruyama"], kinds=["tolerance"], quick=True)
+    assert [r.stepper for r in results] == ["euler_overconfident"] * 2  # euler_maruyama declares no estimate
+    assert all(r.status == "FAIL" and not r.bounds_ok and max(r.details["ratios"]) > 20 for r in results)
+
+
+def test_tolerance_kind_needs_a_tolerance_problem() -> None:
+    config = SuiteConfig(quick=True)
+    with pytest.raises(TypeError, match="ToleranceProblem"):
+        measure_order(registry().get("stepper", "heun"), PROBLEMS["linear_closed_form"], "tolerance", config, None)

@@ -1,6 +1,14 @@
-"""The conformance suite: measured versus declared convergence orders for every registered stepper."""
+"""The conformance suite: measured versus declared convergence orders for every registered stepper, and tolerance
+proportionality for those with an embedded error estimate."""
 
-from sdesolve.conformance.problems import PROBLEMS, WEAK_PROBLEMS, Problem, WeakProblem
+from sdesolve.conformance.problems import (
+    PROBLEMS,
+    TOLERANCE_PROBLEMS,
+    WEAK_PROBLEMS,
+    Problem,
+    ToleranceProblem,
+    WeakProblem,
+)
 from sdesolve.conformance.suite import (
     KINDS,
     OrderResult,
@@ -14,10 +22,12 @@ from sdesolve.conformance.suite import (
 __all__ = [
     "KINDS",
     "PROBLEMS",
+    "TOLERANCE_PROBLEMS",
     "WEAK_PROBLEMS",
     "OrderResult",
     "Problem",
     "SuiteConfig",
+    "ToleranceProblem",
     "WeakProblem",
     "fit_order",
     "measure_order",

@@ -14,7 +14,15 @@ from torch import Tensor
 
 from sdesolve.problem import SemilinearSDE
 
-__all__ = ["PROBLEMS", "WEAK_PROBLEMS", "Problem", "WeakProblem", "mixture_score"]
+__all__ = [
+    "PROBLEMS",
+    "TOLERANCE_PROBLEMS",
+    "WEAK_PROBLEMS",
+    "Problem",
+    "ToleranceProblem",
+    "WeakProblem",
+    "mixture_score",
+]
 
 
 @dataclass(frozen=True)
@@ -242,6 +250,51 @@ WEAK_PROBLEMS: dict[str, WeakProblem] = {
             0.0,
             20.0,
             "the same problem integrated backwards from t = 1 (X = 20) to t = 0",
+        ),
+    )
+}
+
+
+# --- 5. tolerance proportionality: adaptive solves of closed-form ODEs -----------------------------------------
+@dataclass(frozen=True)
+class ToleranceProblem:
+    """An ODE with a closed-form solution for the adaptive check: :data:`PROBLEMS` ``[base]`` (its ``make(False)``
+    and ``exact``) solved from ``t0`` to ``t1`` with ``rtol = atol = tol``."""
+
+    name: str
+    base: str
+    t0: float
+    t1: float
+    description: str
+
+    def make(self) -> SemilinearSDE:
+        return PROBLEMS[self.base].make(False)
+
+    def exact(self, x0: Tensor) -> Tensor:
+        exact = PROBLEMS[self.base].exact
+        assert exact is not None
+        return exact(x0, self.t0, self.t1)
+
+    def initial(self, batch: int, dtype: torch.dtype, device: torch.device | str, seed: int) -> Tensor:
+        return PROBLEMS[self.base].initial(batch, dtype, device, seed)
+
+
+TOLERANCE_PROBLEMS: dict[str, ToleranceProblem] = {
+    p.name: p
+    for p in (
+        ToleranceProblem(
+            "linear_tolerance_forward",
+            "linear_closed_form",
+            0.0,
+            2.0,
+            "the closed-form linear ODE forward on [0, 2], adaptive (|x| contracts 45-fold)",
+        ),
+        ToleranceProblem(
+            "linear_tolerance_backward",
+            "linear_closed_form",
+            1.0,
+            0.0,
+            "the closed-form linear ODE backwards from t = 1 to 0, adaptive (|x| grows 3.5-fold)",
         ),
     )
 }

@@ -15,6 +15,12 @@
   holds at least :data:`MIN_POINTS` grids; the measured weak order is the smallest order over the moments so
   measured. When no moment can be measured the claim is **unmeasurable**, which fails.
 
+* **Tolerance proportionality** (steppers declaring an embedded error estimate,
+  :func:`sdesolve.adaptive.declared_pair`): adaptive solves of closed-form ODEs
+  (:data:`~sdesolve.conformance.problems.TOLERANCE_PROBLEMS`) at ``rtol = atol = 10^-3 … 10^-6``; the measured
+  value is the least-squares slope of ``log error`` against ``log tol`` (declared 1: the error falls in proportion
+  to the tolerance). It fails outside ``1 ± tolerance`` or when an error exceeds :data:`TOLERANCE_MULTIPLE` × tol.
+
 A measurement fails when it is below the declared order by more than ``tolerance`` (0.25), when it cannot be
 measured, when the counted evaluations of ``N`` differ from ``nfe_per_step`` × steps, or when the stepper
 raises (an ``ERROR`` result carrying the message; the other steppers are still measured).
@@ -31,20 +37,39 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from sdesolve.conformance.problems import PROBLEMS, WEAK_PROBLEMS, Problem, WeakProblem
+from sdesolve.adaptive import declared_pair, solve_adaptive
+from sdesolve.conformance.problems import (
+    PROBLEMS,
+    TOLERANCE_PROBLEMS,
+    WEAK_PROBLEMS,
+    Problem,
+    ToleranceProblem,
+    WeakProblem,
+)
 from sdesolve.plugins import registry
 from sdesolve.reference import brownian_interval, odeint_reference, sdeint_reference
 from sdesolve.solve import integrate
 from sdesolve.steppers.base import Stepper
 
-__all__ = ["KINDS", "OrderResult", "SuiteConfig", "fit_order", "measure_order", "run_conformance", "weak_fit"]
+__all__ = [
+    "KINDS",
+    "TOLERANCE_MULTIPLE",
+    "OrderResult",
+    "SuiteConfig",
+    "fit_order",
+    "measure_order",
+    "run_conformance",
+    "weak_fit",
+]
 
 TOLERANCE = 0.25
 #: A weak error counts at a grid only when it is at least this many Monte-Carlo standard errors.
 RESOLVE = 6.0
 #: Grids (of one sign, ending at the finest resolved one) needed to fit a weak order.
 MIN_POINTS = 3
-KINDS = ("ode", "strong", "weak")
+#: Tolerance proportionality: the error of an adaptive solve may not exceed this multiple of the tolerance.
+TOLERANCE_MULTIPLE = 20.0
+KINDS = ("ode", "strong", "weak", "tolerance")
 
 
 @dataclass(frozen=True)
@@ -90,6 +115,10 @@ class SuiteConfig:
 
     refine: int = 8
 
+    #: ``rtol = atol = 10^-k`` for these ``k`` (three decades) in the tolerance check
+    tolerance_exponents: tuple[int, ...] = (3, 4, 5, 6)
+    tolerance_batch: int = 8
+
 
 @dataclass
 class OrderResult:
@@ -107,13 +136,18 @@ class OrderResult:
     tolerance: float
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    bounds_ok: bool = True
     passed: bool = field(init=False)
     status: str = field(init=False)
 
     def __post_init__(self) -> None:
         measured_ok = bool(np.isfinite(self.measured))
         self.passed = bool(
-            self.error is None and measured_ok and self.measured >= self.declared - self.tolerance and self.nfe_ok
+            self.error is None
+            and measured_ok
+            and self.measured >= self.declared - self.tolerance
+            and self.nfe_ok
+            and self.bounds_ok
         )
         if self.error is not None:
             self.status = "ERROR"
@@ -266,8 +300,52 @@ def _measure_weak(stepper: type[Stepper], problem: WeakProblem, config: SuiteCon
     )
 
 
+def _measure_tolerance(stepper: type[Stepper], problem: ToleranceProblem, config: SuiteConfig) -> OrderResult:
+    factory = declared_pair(stepper)
+    if factory is None:
+        raise ValueError(f"stepper {stepper.name!r} declares no embedded error estimate (embedded_pair)")
+    sde = problem.make()
+    x0 = problem.initial(config.tolerance_batch, config.dtype, config.device, config.seed)
+    exact = problem.exact(x0)
+    inverse = [10**k for k in config.tolerance_exponents]
+    errors: list[float] = []
+    runs: list[dict[str, Any]] = []
+    nfe_ok = True
+    for inv in inverse:
+        tol = 1.0 / inv
+        r = solve_adaptive(sde, x0, (problem.t0, problem.t1), factory(), rtol=tol, atol=tol)
+        errors.append(float((r.x - exact).abs().max()))
+        runs.append({"tol": tol, "accepted": r.n_accepted, "rejected": r.n_rejected, "nfe": r.nfe})
+        nfe_ok &= r.nfe >= r.n_accepted + r.n_rejected
+    slope = fit_order(inverse, errors)
+    ratios = [e * inv for e, inv in zip(errors, inverse, strict=True)]
+    within = bool(max(ratios) <= TOLERANCE_MULTIPLE and slope <= 1.0 + config.tolerance)
+    note = (
+        f"slope {slope:.2f} (band {1 - config.tolerance:g}-{1 + config.tolerance:g}); error/tol "
+        f"{min(ratios):.2g}-{max(ratios):.2g} (at most {TOLERANCE_MULTIPLE:g})"
+    )
+    return OrderResult(
+        stepper=stepper.name,
+        problem=problem.name,
+        kind="tolerance",
+        declared=1.0,
+        measured=slope,
+        steps=inverse,
+        errors=errors,
+        reference="closed form; steps holds 1/tol (rtol = atol = tol), max error over the batch",
+        nfe_ok=bool(nfe_ok),
+        tolerance=config.tolerance,
+        details={"ratios": ratios, "runs": runs, "note": note, "multiple": TOLERANCE_MULTIPLE},
+        bounds_ok=within,
+    )
+
+
 def measure_order(
-    stepper: type[Stepper], problem: Problem | WeakProblem, kind: str, config: SuiteConfig, refs: _References
+    stepper: type[Stepper],
+    problem: Problem | WeakProblem | ToleranceProblem,
+    kind: str,
+    config: SuiteConfig,
+    refs: _References,
 ) -> OrderResult:
     """Measure one order (``kind`` is ``"ode"``, ``"strong"`` or ``"weak"``) of ``stepper`` on ``problem``.
 
@@ -278,6 +356,10 @@ def measure_order(
         if not isinstance(problem, WeakProblem):
             raise TypeError(f"the weak order is measured on a WeakProblem (WEAK_PROBLEMS), got {problem!r}")
         return _measure_weak(stepper, problem, config)
+    if kind == "tolerance":
+        if not isinstance(problem, ToleranceProblem):
+            raise TypeError(f"tolerance proportionality is measured on a ToleranceProblem, got {problem!r}")
+        return _measure_tolerance(stepper, problem, config)
     errors: list[float] = []
     nfe_ok = True
     if kind == "ode":
@@ -352,14 +434,16 @@ def run_conformance(
     kinds: list[str] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> list[OrderResult]:
-    """Measure the ODE order (every stepper) and the strong and weak orders (steppers supporting noise).
+    """Measure the ODE order (every stepper), the strong and weak orders (steppers supporting noise) and tolerance
+    proportionality (steppers declaring an embedded error estimate).
 
     ``progress(done, total, label)`` is called before each measurement (``label``: stepper, order, problem).
 
     ``steppers`` defaults to every registered stepper, so a third-party plugin is checked like a built-in.
-    ``problems`` selects among :data:`PROBLEMS` (ODE and strong) and :data:`WEAK_PROBLEMS` (weak; default: the
-    forward one with ``quick``, both otherwise); ``kinds`` among ``"ode"``, ``"strong"``, ``"weak"`` (default
-    all). A stepper that raises gives an ``ERROR`` result with the message; the others are still measured.
+    ``problems`` selects among :data:`PROBLEMS` (ODE and strong), :data:`WEAK_PROBLEMS` (weak; default: the
+    forward one with ``quick``, both otherwise) and :data:`TOLERANCE_PROBLEMS` (tolerance; default both);
+    ``kinds`` among ``"ode"``, ``"strong"``, ``"weak"``, ``"tolerance"`` (default all). A stepper that raises
+    gives an ``ERROR`` result with the message; the others are still measured.
     """
     config = SuiteConfig(quick=quick, device=device, dtype=dtype, seed=seed)
     table = registry().steppers
@@ -371,17 +455,19 @@ def run_conformance(
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     if problems is not None:
-        unknown = [p for p in problems if p not in PROBLEMS and p not in WEAK_PROBLEMS]
+        unknown = [p for p in problems if p not in PROBLEMS and p not in WEAK_PROBLEMS and p not in TOLERANCE_PROBLEMS]
         if unknown:
-            known = ", ".join([*PROBLEMS, *WEAK_PROBLEMS])
+            known = ", ".join([*PROBLEMS, *WEAK_PROBLEMS, *TOLERANCE_PROBLEMS])
             raise KeyError(f"unknown problem {unknown[0]!r} (known: {known})")
         chosen = [PROBLEMS[p] for p in problems if p in PROBLEMS]
         weak = [WEAK_PROBLEMS[p] for p in problems if p in WEAK_PROBLEMS]
+        adaptive = [TOLERANCE_PROBLEMS[p] for p in problems if p in TOLERANCE_PROBLEMS]
     else:
         chosen = list(PROBLEMS.values())
         weak = [WEAK_PROBLEMS[p] for p in config.weak_problems]
+        adaptive = list(TOLERANCE_PROBLEMS.values())
     refs = _References(config)
-    jobs: list[tuple[str, Any, Problem | WeakProblem, str]] = []
+    jobs: list[tuple[str, Any, Problem | WeakProblem | ToleranceProblem, str]] = []
     for name in names:
         cls = table[name]
         noise = bool(getattr(cls, "supports_noise", False))
@@ -389,6 +475,8 @@ def run_conformance(
             jobs += [(name, cls, problem, k) for k in ("ode", "strong") if k in kinds and (k == "ode" or noise)]
         if "weak" in kinds and noise:
             jobs += [(name, cls, problem, "weak") for problem in weak]
+        if "tolerance" in kinds and declared_pair(cls) is not None:
+            jobs += [(name, cls, problem, "tolerance") for problem in adaptive]
     results = []
     for done, (name, cls, problem, kind) in enumerate(jobs):
         if progress is not None:
