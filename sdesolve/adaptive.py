@@ -13,9 +13,9 @@ embedded local-error estimate stays below ``rtol``/``atol`` (SDEs and per-sample
 
 **One step size for the whole batch.** The error norm is the RMS over each sample's coordinates of
 ``err / (atol + rtol · max(|x|, |x_new|))``, then the *maximum over the batch*: every sample takes the same steps,
-so a sample's result depends (within the tolerance) on the other samples of the batch. Per-sample step sizes would
-need per-sample times and per-sample coefficients in every step (and masking of finished samples); they are not
-implemented.
+so a sample's result depends (within the tolerance) on the other samples of the batch.
+``PIController(per_sample=True)`` (and SDEs without ``bm``) use :mod:`sdesolve.adaptive_sde` instead, where each
+sample has its own steps.
 
 **Synchronisation.** The controller decides on the host, so each attempted step reads exactly one scalar (the
 batch's error norm, which also carries a non-finite flag) back from the device; the initial step-size selection

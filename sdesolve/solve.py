@@ -249,7 +249,8 @@ def solve(
         atol: absolute tolerance of adaptive steps.
         controller: a :class:`~sdesolve.adaptive.PIController` (instead of ``rtol``/``atol``): PI coefficients,
             step bounds, extra forced stops, per-sample or batch-shared steps.
-        **stepper_options: options of the stepper (e.g. ``distribution="uniform"``).
+        **stepper_options: options of the stepper (e.g. ``distribution="uniform"``); adaptive solves also take
+            the driver's ``dt0`` and ``max_steps`` (:func:`sdesolve.adaptive.solve_adaptive`).
 
     Returns:
         The state at ``ts[-1]``, or the trajectory: the states at every time of ``ts``. For the numbers of
@@ -308,7 +309,9 @@ def _integrate_adaptive(
     grid = as_time_grid(ts)
     if method is None:
         method = "bosh3" if sde.is_ode else "exponential_rk2"
-    pair = adaptive_pair(method, **stepper_options)
+    options = dict(stepper_options)
+    driver = {k: options.pop(k) for k in ("dt0", "max_steps") if k in options}  # the driver's, not the pair's
+    pair = adaptive_pair(method, **options)
     if bm is not None and sde.is_ode:
         raise ValueError("bm was given but the problem is an ODE (g is None); drop bm or give g")
     t_eval = grid if (trajectory or grid.numel() > 2) else None
@@ -324,4 +327,5 @@ def _integrate_adaptive(
         subdivisions=2 if subdivisions is None else subdivisions,
         bm=bm,
         generator=generator,
+        **driver,
     )

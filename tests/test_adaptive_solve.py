@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from sdesolve import AdaptiveResult, PIController, SolveResult, hookimpl, integrate, plugins, solve
-from sdesolve.adaptive import HEUN_EULER, RungeKuttaPair, adaptive_methods, adaptive_pair, solve_adaptive
+from sdesolve.adaptive import HEUN_EULER, RungeKuttaPair, StepSizeError, adaptive_methods, adaptive_pair, solve_adaptive
 from sdesolve.conformance.problems import PROBLEMS
 from sdesolve.steppers.euler_maruyama import EulerMaruyama
 
@@ -60,6 +60,14 @@ def test_a_grid_of_more_times_is_forced_stops_with_the_states_recorded():
     assert torch.equal(final, traj[-1])  # without trajectory: the state at ts[-1], as on a fixed grid
     two = solve(sde, x0, (0.0, 2.0), "heun", rtol=1e-7, atol=1e-7, trajectory=True)
     assert two.shape == (2, *x0.shape)
+
+
+def test_driver_options_pass_through():
+    sde, x0 = _ode()
+    r = integrate(sde, x0, (0.0, 1.5), "heun", rtol=1e-5, atol=1e-5, dt0=1.0, max_steps=500)
+    assert r.n_rejected >= 1 and r.nfe == 2 * r.n_accepted + r.n_rejected  # dt0 given: no initial selection
+    with pytest.raises(StepSizeError, match="max_steps=3"):
+        integrate(sde, x0, (0.0, 1.5), "heun", rtol=1e-5, atol=1e-5, max_steps=3)
 
 
 def test_stepper_options_reach_the_pair():
