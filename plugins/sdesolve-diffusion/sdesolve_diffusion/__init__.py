@@ -2,6 +2,7 @@
 samplers of the seeds (DDPM, DDIM, DDRaM, EDM-Heun, DPM-Solver, Li et al. 2024), registered as a plugin."""
 
 from sdesolve_diffusion.adapters import PREDICTIONS, ModelAdapter
+from sdesolve_diffusion.grid_search import GridObjective, GridSearchResult, load_grid, optimize_grid, save_grid
 from sdesolve_diffusion.grids import GRIDS, resolve_grid
 from sdesolve_diffusion.processes import EDM, OU, SPLITTINGS, VE, VP, DiscreteProcess, Process, VPCosine
 from sdesolve_diffusion.samplers import SAMPLERS, DiffusionSampler
@@ -21,8 +22,13 @@ __all__ = [
     "DiffusionSampler",
     "DiscreteProcess",
     "GaussianMixture",
+    "GridObjective",
+    "GridSearchResult",
     "ModelAdapter",
     "Process",
     "VPCosine",
+    "load_grid",
+    "optimize_grid",
     "resolve_grid",
+    "save_grid",
 ]

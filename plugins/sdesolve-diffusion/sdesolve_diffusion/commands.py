@@ -62,7 +62,15 @@ def configure_sample(p: argparse.ArgumentParser) -> None:
         "--prediction", default="eps", help="what the model predicts: eps, x0, v, score or edm (default: eps)"
     )
     p.add_argument(
-        "--steps", type=int, default=50, help="sampler steps; NFE = steps x the sampler's NFE per step (default: 50)"
+        "--steps",
+        type=int,
+        help="sampler steps; NFE = steps x the sampler's NFE per step (default: 50, or the steps of a --grid file)",
+    )
+    p.add_argument(
+        "--grid",
+        metavar="NAME|FILE.json",
+        help='the time grid: a registered grid name (see `sdesolve list`), or a JSON file holding a "grid" list of '
+        "decreasing diffusion times, as `sdesolve tune-grid` writes (default: the sampler's grid)",
     )
     p.add_argument("--seed", type=int, default=0, help="sample i depends on (seed, i) only (default: 0)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1 (default: cpu)")
@@ -78,6 +86,26 @@ def configure_sample(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _grid_option(args: argparse.Namespace, options: dict[str, Any]) -> int:
+    """Put ``--grid`` into the sampler options (a name as given; a JSON file as its list of times, checked against
+    ``--process`` and ``--steps``) and return the step count."""
+    steps = args.steps
+    if args.grid is None:
+        return 50 if steps is None else steps
+    if "grid" in options:
+        raise ValueError("--grid and --option grid both name a grid; give one")
+    if not (args.grid.endswith(".json") or os.path.isfile(args.grid)):
+        options["grid"] = args.grid  # a registered name, resolved with the other names before anything runs
+        return 50 if steps is None else steps
+    from sdesolve_diffusion.grid_search import load_grid
+
+    times = load_grid(args.grid, process=args.process)
+    if steps is not None and steps != times.numel() - 1:
+        raise ValueError(f"--steps {steps}, but --grid {args.grid} holds {times.numel() - 1} steps")
+    options["grid"] = times.tolist()
+    return times.numel() - 1
+
+
 def run_sample(args: argparse.Namespace) -> int:
     from sdesolve_diffusion.generate import RunConfig, run
 
@@ -85,6 +113,12 @@ def run_sample(args: argparse.Namespace) -> int:
         shape = [int(v) for v in args.shape.split(",") if v.strip()]
     except ValueError:
         print(f"error: --shape must be comma-separated sizes such as 3,32,32, got {args.shape!r}", file=sys.stderr)
+        return 2
+    options = dict(args.option or [])
+    try:
+        steps = _grid_option(args, options)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     cfg = RunConfig(
         model=args.model,
@@ -94,12 +128,12 @@ def run_sample(args: argparse.Namespace) -> int:
         sampler=args.sampler,
         process=args.process,
         prediction=args.prediction,
-        steps=args.steps,
+        steps=steps,
         seed=args.seed,
         device=args.device,
         dtype=args.dtype,
         checkpoint=args.checkpoint,
-        options=dict(args.option or []),
+        options=options,
     )
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank, barrier, broadcast, dist = 0, None, None, None

@@ -1,4 +1,4 @@
-"""The lab's commands, ``sdesolve compare`` and ``sdesolve bench``, registered through the
+"""The lab's commands, ``sdesolve compare``, ``sdesolve bench`` and ``sdesolve tune-grid``, registered through the
 ``sdesolve_register_commands`` hook by :mod:`sdesolve_lab.plugin`. The heavy modules load when a command runs."""
 
 from __future__ import annotations
@@ -13,13 +13,24 @@ import torch
 from sdesolve.dtypes import DTYPES
 from sdesolve.options import positive_int
 
-__all__ = ["BENCH_HELP", "COMPARE_HELP", "configure_bench", "configure_compare", "run_bench", "run_compare"]
+__all__ = [
+    "BENCH_HELP",
+    "COMPARE_HELP",
+    "TUNE_HELP",
+    "configure_bench",
+    "configure_compare",
+    "configure_tune",
+    "run_bench",
+    "run_compare",
+    "run_tune",
+]
 
 COMPARE_HELP = "the lab: error versus NFE of every sampler (and the peers) on an exact target"
 # sdesolve_lab.problem.PROBLEMS, spelled out so building the CLI does not import the diffusion plugin (a test checks)
 # sdesolve_lab.compare.QUICK_SAMPLERS, spelled out for the same reason (a test checks they agree)
 QUICK_SAMPLERS = ("euler_maruyama_sde", "exponential_euler_sde", "ddram", "ddim", "dpm_solver_pp_2m", "edm_heun")
 PROBLEM_NAMES = ("gmm", "gaussian", "subspace", "sharp1d", "subspace_mixture", "digits")
+TUNE_HELP = "an optimised time grid for a sampler and NFE on a lab problem, written as JSON for `sample --grid`"
 BENCH_HELP = "solver speed at equal steps against the peers and the score+RNG budget"
 
 
@@ -240,4 +251,86 @@ def run_bench(args: argparse.Namespace) -> int:
         compile=args.compile,
     )
     print(json.dumps(result, indent=2) if args.json else format_bench(result))
+    return 0
+
+
+def configure_tune(p: argparse.ArgumentParser) -> None:
+    """The options of ``sdesolve tune-grid``."""
+    p.add_argument(
+        "--problem", choices=list(PROBLEM_NAMES), default="sharp1d", help="the lab problem (default sharp1d)"
+    )
+    p.add_argument("--dim", type=positive_int, metavar="D", help="dimension (default: the problem's)")
+    p.add_argument(
+        "--sampler",
+        default="dpm_solver_pp_2m",
+        help="a registered sampler (default dpm_solver_pp_2m); a "
+        "stochastic one must take a Brownian path bm= (e.g. dpm_solver_pp_2m_sde)",
+    )
+    p.add_argument(
+        "--nfe",
+        type=int,
+        default=20,
+        metavar="N",
+        help=f"network evaluations per sample, a whole number >= {MIN_NFE}: (N - 1) // NFE-per-step steps plus the "
+        "final denoise (default 20)",
+    )
+    p.add_argument(
+        "--calibration", type=positive_int, default=1000, metavar="N", help="calibration draws (default 1000)"
+    )
+    p.add_argument(
+        "--heldout",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="held-out draws on which both grids' proxy is checked, 0 to skip (default 1000)",
+    )
+    p.add_argument("--init", default="edm", help="the starting grid, a registered grid name (default edm)")
+    p.add_argument(
+        "--max-evals", type=positive_int, default=300, metavar="N", help="most sampler runs of the search (default 300)"
+    )
+    p.add_argument(
+        "--basis",
+        type=int,
+        default=6,
+        metavar="K",
+        help="smooth directions the search moves the grid along (Chebyshev polynomials of the step's position); "
+        "0: every step free (default 6)",
+    )
+    p.add_argument(
+        "--statistic",
+        choices=("mean", "rms"),
+        default="mean",
+        help="the proxy: mean or RMS of the per-sample distances to the reference (default mean)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the calibration draws and noise (default 0)")
+    p.add_argument("--out", default="grid.json", metavar="FILE", help="the JSON file to write (default grid.json)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON instead of the table")
+
+
+def run_tune(args: argparse.Namespace) -> int:
+    from sdesolve_lab.tune import format_tune, tune_grid
+
+    if args.heldout < 0:
+        print(f"error: --heldout must be >= 0, got {args.heldout}", file=sys.stderr)
+        return 2
+    try:
+        result = tune_grid(
+            args.problem,
+            args.sampler,
+            args.nfe,
+            dim=args.dim,
+            calibration=args.calibration,
+            heldout=args.heldout,
+            init=args.init,
+            seed=args.seed,
+            max_evals=args.max_evals,
+            basis=args.basis or None,
+            statistic=args.statistic,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2) if args.json else format_tune(result))
+    print(f"\nwrote {args.out}", file=sys.stderr)
     return 0
