@@ -52,6 +52,8 @@ from sdesolve_diffusion.samplers.base import resolve_process
 __all__ = ["GridObjective", "GridSearchResult", "load_grid", "optimize_grid", "save_grid"]
 
 STATISTICS = ("mean", "rms")
+#: the most values a stochastic sampler's fixed Brownian path may hold (1.6 GB in float64)
+MAX_PATH_VALUES = 200_000_000
 
 #: what ``GridObjective`` sets itself and refuses among the sampler options
 _OWNED = ("bm", "generator", "seeds", "grid", "steps", "callback", "progress")
@@ -123,9 +125,12 @@ class _KnotPath:
 
 
 class GridObjective:
-    """The error proxy of grids for one sampler (module docstring): ``objective(grid) -> float``, the RMS distance
-    of the sampler's output from ``calibration`` on ``grid`` to the reference solve from the same draws (and, for
-    a stochastic sampler, the same Brownian path); ``inf`` when the run gives NaN or inf.
+    """The error proxy of grids for one sampler (module docstring): ``objective(grid) -> float``, the mean (or RMS)
+    distance of the sampler's output from ``calibration`` on ``grid`` to the reference solve from the same draws
+    (and, for a stochastic sampler, the same Brownian path); ``inf`` when the run gives NaN or inf.
+
+    A stochastic sampler's path holds ``(reference_steps + 1) × calibration.numel()`` float64 values (refused above
+    :data:`MAX_PATH_VALUES`): calibrate images on a few dozen draws, or lower ``reference_steps``.
 
     Args:
         model: the network, ``model(x, t)`` as for :func:`sdesolve.sample`.
@@ -193,6 +198,13 @@ class GridObjective:
         self.path = None
         if self.stochastic:
             numel = self.x_T[0].numel()
+            values = self.reference_times.numel() * self.x_T.numel()
+            if values > MAX_PATH_VALUES:
+                raise ValueError(
+                    f"calibration: the Brownian path over {self.reference_steps} reference steps for draws of shape "
+                    f"{tuple(self.x_T.shape)} would hold {values:.3g} values (at most {MAX_PATH_VALUES:.3g}); use "
+                    "fewer calibration draws or fewer reference_steps"
+                )
             self.path = _KnotPath(
                 self.reference_times, self.x_T.shape[0], numel, seed + 7, self.x_T.dtype, self.x_T.device
             )
@@ -239,9 +251,9 @@ class GridObjective:
 
     def check_grid(self, grid: Any) -> Tensor:
         """``grid`` as float64 times, refused unless strictly decreasing between this objective's ends."""
-        times = resolve_grid(grid, self.process, 1) if not isinstance(grid, str) else None
-        if times is None:
-            raise ValueError("the grid must be explicit times here (a tensor or a sequence), not a name")
+        if isinstance(grid, str):
+            raise ValueError(f"the grid must be explicit times here (a tensor or a sequence), not a name ({grid!r})")
+        times = resolve_grid(grid, self.process, 1)
         ends = (float(times[0]), float(times[-1]))
         if not (math.isclose(ends[0], self.t_max, rel_tol=1e-9) and math.isclose(ends[1], self.t_min, rel_tol=1e-9)):
             raise ValueError(
@@ -356,7 +368,7 @@ def optimize_grid(
     Args:
         model: the network, ``model(x, t)`` as for :func:`sdesolve.sample`.
         sampler: a registered sampler name or object; a stochastic one must take a Brownian path (``bm``).
-        steps: steps of the grid (NFE = steps × the sampler's NFE per step, + 1 with ``denoise=True``).
+        steps: steps of the grid (NFE = steps × the sampler's NFE per step, one more with ``denoise=True``).
         calibration: the starting draws ``x_T`` ``(batch, *event)`` (a few hundred suffice), or their shape.
         process: a registered process name or object; default: the sampler's ``default_process``.
         prediction: what the model predicts; default: the sampler's.

@@ -91,6 +91,16 @@ def test_the_stochastic_proxy_is_a_deterministic_strong_error_on_a_fixed_path(mo
     assert finer < coarse / 2  # the same path: the strong error falls with the steps
 
 
+def test_the_objective_refuses_names_other_ends_and_oversized_paths(model, vp) -> None:
+    objective = GridObjective(model, "ddim", calibration=(8, 2), process="vp", reference_steps=20)
+    with pytest.raises(ValueError, match="explicit times here"):
+        objective("edm")
+    with pytest.raises(ValueError, match=r"reference runs from 1 to 0\.001"):
+        objective(torch.tensor([0.9, 0.5, 1e-3], dtype=F64))
+    with pytest.raises(ValueError, match=r"Brownian path over 400 reference steps .* would hold"):
+        GridObjective(model, "dpm_solver_pp_2m_sde", calibration=(300_000, 2), process="vp")
+
+
 def test_a_candidate_that_blows_up_scores_inf_and_the_search_goes_on(model) -> None:
     state = {"nan": False}
 
