@@ -2,8 +2,8 @@
 proxy on a calibration batch (in the spirit of "Align Your Steps", Sabour et al. 2024).
 
 **The proxy** (:class:`GridObjective`): the per-sample distance ``|x − x_ref|`` between the sampler's output on a grid
-and a fine reference solve from the *same* calibration draws ``x_T``, averaged (``statistic="mean"``, the default)
-or root-mean-squared (``"rms"``). The reference is the same sampler (or ``reference_sampler``) on ``reference_steps``
+and a fine reference solve from the *same* calibration draws ``x_T``, averaged (``statistic="mean"``) or
+root-mean-squared (``"rms"``). The reference is the same sampler (or ``reference_sampler``) on ``reference_steps``
 steps of the reference grid (default: the sampler's default grid) between the same end times. A deterministic
 sampler's reference is its probability-flow ODE solution; a stochastic sampler (one that takes a Brownian path
 ``bm=``) is driven by one fixed Brownian path, and its reference is the fine solve on that path: the proxy is then a
@@ -12,10 +12,10 @@ the path and every sampler's generator are fixed (common random numbers), so the
 of the grid. ``reference_error`` (the distance between the reference and a solve at half its steps) bounds the
 reference's own error for a method of order ≥ 1: it must be far below the proxies compared.
 
-The mean, not the RMS, by default: on mixtures a few starts near the boundary between two modes' basins (1 % of them
-carry 85–95 % of the squared error of ``dpm_solver_pp_2m`` at 20 NFE on the lab's problems) flip mode under any
-coarse solver, so the RMS ranks grids by those few draws and over-fits them; the mean ranks them by the bulk
-(benchmarks/grid_search.py, docs/grid-search.md).
+The default statistic is the mean for deterministic samplers and the RMS for stochastic ones, the choices that
+lowered the distribution error more on the lab's problems (docs/grid-search.md). On mixtures a few starts near the
+boundary between two modes' basins (1 % of them carry 82–96 % of the squared flow distance of ``dpm_solver_pp_2m``
+at 20 NFE) flip mode under any coarse solver: the RMS ranks ODE grids by those few draws, the mean by the bulk.
 
 **The search** (:func:`optimize_grid`): the ends ``t_max``, ``t_min`` stay fixed; the steps' lengths in
 ``u = log σ`` (``σ = σ/α``, ``process.edm_sigma``) are ``softmax(v) · (u_max − u_min)``, so every ``v`` is a strictly
@@ -144,7 +144,8 @@ class GridObjective:
         reference_grid: the reference's grid name; default: the sampler's default grid.
         reference_sampler: the sampler of the reference solve; default: ``sampler``.
         seed: seeds the drawn calibration, the Brownian path and the samplers' generators.
-        statistic: ``"mean"`` or ``"rms"`` of the per-sample distances.
+        statistic: ``"mean"`` or ``"rms"`` of the per-sample distances; default: ``"mean"`` for a deterministic
+            sampler, ``"rms"`` for a stochastic one (the measured better choices, docs/grid-search.md).
         **options: sampler options (e.g. ``denoise=True``), the same for every run.
     """
 
@@ -162,12 +163,11 @@ class GridObjective:
         reference_grid: str | None = None,
         reference_sampler: str | Any | None = None,
         seed: int = 0,
-        statistic: str = "mean",
+        statistic: str | None = None,
         **options: Any,
     ) -> None:
-        if statistic not in STATISTICS:
+        if statistic is not None and statistic not in STATISTICS:
             raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
-        self.statistic = statistic
         self.sampler = _sampler(sampler)
         self.reference_sampler = self.sampler if reference_sampler is None else _sampler(reference_sampler)
         if isinstance(seed, bool) or not isinstance(seed, int):
@@ -179,6 +179,7 @@ class GridObjective:
         self.model, self.seed, self.options = model, seed, options
         self.prediction = {} if prediction is None else {"prediction": prediction}
         self.stochastic = bool(getattr(self.sampler, "stochastic", False))
+        self.statistic = statistic or ("rms" if self.stochastic else "mean")
         for smp in {id(self.sampler): self.sampler, id(self.reference_sampler): self.reference_sampler}.values():
             if self.stochastic and not (callable(getattr(smp, "options", None)) and "bm" in smp.options()):
                 takes = sorted(
@@ -291,6 +292,7 @@ class GridSearchResult:
     steps: int
     init: str
     stochastic: bool
+    statistic: str
     seed: int
     calibration_size: int
     reference_steps: int
@@ -357,7 +359,7 @@ def optimize_grid(
     tol: float = 0.03,
     step: float = 0.5,
     basis: int | None = 6,
-    statistic: str = "mean",
+    statistic: str | None = None,
     progress: bool = False,
     **options: Any,
 ) -> GridSearchResult:
@@ -385,7 +387,8 @@ def optimize_grid(
         basis: the number of smooth directions searched (Chebyshev polynomials ``T_1 … T_basis`` of the step's
             position); ``None`` or ``≥ steps − 1``: every step free. Few directions over-fit the calibration
             batch less and converge in fewer runs.
-        statistic: the proxy, ``"mean"`` (default) or ``"rms"`` of the per-sample distances to the reference.
+        statistic: the proxy, ``"mean"`` or ``"rms"`` of the per-sample distances to the reference; default:
+            ``"mean"`` for a deterministic sampler, ``"rms"`` for a stochastic one.
         progress: print the best proxy after each improvement.
         **options: sampler options, the same for every run (e.g. ``denoise=True``).
     """
@@ -458,6 +461,7 @@ def optimize_grid(
         steps=steps,
         init=init_name,
         stochastic=objective.stochastic,
+        statistic=objective.statistic,
         seed=seed,
         calibration_size=int(objective.x_T.shape[0]),
         reference_steps=reference_steps,

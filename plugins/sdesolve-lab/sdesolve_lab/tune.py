@@ -31,7 +31,7 @@ def tune_grid(
     seed: int = 0,
     max_evals: int = 300,
     basis: int | None = 6,
-    statistic: str = "mean",
+    statistic: str | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Optimise the grid of ``sampler`` at ``nfe`` on ``calibration`` draws of the problem's prior (seed ``seed``)
@@ -64,7 +64,6 @@ def tune_grid(
         "problem": problem,
         "dim": pb.dim,
         "nfe": steps * int(reg[sampler].nfe_per_step) + 1,
-        "statistic": statistic,
         "sigmas": pb.process.edm_sigma(result.grid).tolist(),
         "initial_sigmas": pb.process.edm_sigma(result.initial_grid).tolist(),
     }
