@@ -21,6 +21,16 @@ them, the rest by the core's quadrature in ``s``, where the integrands are smoot
 the measured best on the lab's problem (``docs/benchmarks.md``, ``benchmarks/multistep_sde.py``): ``sigma`` for the
 SDE recipes, ``time`` for the ODE.
 
+**Checked on every lab problem** (``sharp1d``, ``gmm``, ``subspace_mixture``, ``digits``; docs/benchmarks.md, issue
+11 goal 1): ``clock="sigma"``, ``η = 1``, the exact quadratic stay the defaults. Rejected, each losing somewhere:
+``η < 1`` (with exact scores 0.5 is 1.2-1.7x better at 10-40 NFE, with the trained ``digits`` network Fréchet 11.5
+against 1.67 at 10 NFE: less noise moves the sampler towards the network's probability-flow ODE, whose law is far
+from the data); the timestep clock (2.2x better on ``sharp1d`` at 10 NFE, 2x worse on ``gmm``, diverges on
+``digits``); ``clock="log_snr"`` (8.5x worse on ``sharp1d`` at 20 NFE). The 2M recipe's weight for the slope is the
+exact integral of the line (k-diffusion ``"heun"``); k-diffusion's default ``"midpoint"`` is 2.4x better in ``λ`` on
+``sharp1d`` (W1 0.0074 against 0.0177 at 20 NFE) but worse in ``σ`` (0.028 against 0.019), and the 3M recipe beats
+both.
+
 With the ``data`` splitting, ``clock="log_snr"`` and the stepper options below these are k-diffusion's samplers,
 equal to round-off on the same noise (``plugins/sdesolve-lab/tests/test_peer_multistep_sde.py``):
 
