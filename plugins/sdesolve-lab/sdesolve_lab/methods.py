@@ -21,7 +21,7 @@ from sdesolve.reference import brownian_interval, sdeint_reference
 from sdesolve_lab.peers import load_kdiffusion_sampling
 from sdesolve_lab.problem import LabProblem
 
-__all__ = ["Method", "our_methods", "peer_methods"]
+__all__ = ["PEER_LIBRARIES", "Method", "our_methods", "peer_methods"]
 
 
 @dataclass(frozen=True)
@@ -186,16 +186,22 @@ def _diffusers(cls_name: str, stochastic: bool) -> Method:
     return Method(f"diffusers:{cls_name.removesuffix('Scheduler')}", "diffusers", stochastic, run)
 
 
-def peer_methods() -> list[Method]:
-    """The peers that are installed: torchsde, torchdiffeq, k-diffusion, diffusers."""
-    out = [
-        _torchsde("euler", 1),
-        _torchsde("srk", 3),
-        _torchdiffeq("euler", 1),
-        _torchdiffeq("rk4", 4),
-        _torchdiffeq("dopri5", None),
-    ]
-    kd = load_kdiffusion_sampling()
+PEER_LIBRARIES = ("torchsde", "torchdiffeq", "k-diffusion", "diffusers")
+
+
+def peer_methods(libraries: tuple[str, ...] | None = None) -> list[Method]:
+    """The peers that are installed: torchsde, torchdiffeq, k-diffusion, diffusers (only ``libraries``, when
+    given: the references alone need not load k-diffusion)."""
+    wanted = PEER_LIBRARIES if libraries is None else libraries
+    unknown = sorted(set(wanted) - set(PEER_LIBRARIES))
+    if unknown:
+        raise ValueError(f"unknown peer libraries {unknown}; known: {', '.join(PEER_LIBRARIES)}")
+    out = []
+    if "torchsde" in wanted:
+        out += [_torchsde("euler", 1), _torchsde("srk", 3)]
+    if "torchdiffeq" in wanted:
+        out += [_torchdiffeq("euler", 1), _torchdiffeq("rk4", 4), _torchdiffeq("dopri5", None)]
+    kd = load_kdiffusion_sampling() if "k-diffusion" in wanted else None
     if kd is not None:
         out += [
             _kdiffusion(kd, "euler_ancestral", False, True),
@@ -207,7 +213,7 @@ def peer_methods() -> list[Method]:
             _kdiffusion(kd, "dpmpp_2m_sde", False, True, step_noise=True),
             _kdiffusion(kd, "dpmpp_3m_sde", False, True, step_noise=True),
         ]
-    if importlib.util.find_spec("diffusers") is not None:
+    if "diffusers" in wanted and importlib.util.find_spec("diffusers") is not None:
         out += [
             _diffusers("DDPMScheduler", True),
             _diffusers("DDIMScheduler", False),

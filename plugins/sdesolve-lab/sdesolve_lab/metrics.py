@@ -10,12 +10,22 @@ from torch import Tensor
 
 from sdesolve.dtypes import F64
 
-__all__ = ["FrechetDistance", "GaussianW2", "QuantileW1", "ReferenceSlicedW1", "SlicedW1", "strong_error"]
+__all__ = [
+    "FrechetDistance",
+    "GaussianW2",
+    "QuantileW1",
+    "ReferenceSlicedW1",
+    "SlicedW1",
+    "mixture_quantiles",
+    "sorted_projections",
+    "strong_error",
+]
 
 
 class SlicedW1:
     """Sliced W1 against the *exact* projected target: a Gaussian mixture projects to a 1-D mixture whose quantiles
-    are computed once (bisection on its CDF), so only the sampler's samples carry sampling noise.
+    are computed once (:func:`mixture_quantiles`, all directions at once), so only the sampler's samples carry
+    sampling noise.
 
     ``floor`` is the value of the statistic for exact samples of the target (mean of ``repeats`` draws): errors
     below ``1.5 × floor`` are indistinguishable from sampling noise.
@@ -29,23 +39,55 @@ class SlicedW1:
         self.theta = theta / theta.norm(dim=1, keepdim=True)
         self.n = n
         probs = (torch.arange(n, dtype=F64) + 0.5) / n
-        self.quantiles = torch.stack([self._projected(target, th).quantiles_1d(probs) for th in self.theta])
+        means = self.theta @ target.means.T  # (P, K): the projected mixtures' means and variances
+        var = torch.einsum("pd,kde,pe->pk", self.theta, target.cov, self.theta)
+        self.quantiles = mixture_quantiles(means, var, target.weights, probs)
         self.floor = (
             sum(self(target.sample(n, generator=torch.Generator().manual_seed(seed + 100 + r))) for r in range(repeats))
             / repeats
         )
 
-    @staticmethod
-    def _projected(target: GaussianMixture, theta: Tensor) -> GaussianMixture:
-        means = (target.means @ theta)[:, None]
-        var = torch.einsum("d,kde,e->k", theta, target.cov, theta)
-        return GaussianMixture(means, var, target.weights)
-
     def __call__(self, x: Tensor) -> float:
         if x.shape[0] != self.n:
             raise ValueError(f"SlicedW1 was built for {self.n} samples, got {x.shape[0]}")
-        proj = (x.to(F64).reshape(x.shape[0], -1) @ self.theta.T).T.sort(dim=1).values
-        return float((proj - self.quantiles).abs().mean())
+        return float((sorted_projections(x, self.theta) - self.quantiles).abs().mean())
+
+
+def sorted_projections(x: Tensor, theta: Tensor) -> Tensor:
+    """``(P, n)``: the samples ``x`` ``(n, …)`` projected on the unit rows of ``theta`` ``(P, d)``, each row sorted
+    (numpy's sort, about 2.5× faster than torch's on CPU for float64 rows of 10⁴)."""
+    proj = (theta @ x.detach().to(F64).reshape(x.shape[0], -1).T).cpu().numpy()
+    proj.sort(axis=1)
+    return torch.from_numpy(proj)
+
+
+def mixture_quantiles(means: Tensor, var: Tensor, weights: Tensor, probs: Tensor, grid: int = 2048) -> Tensor:
+    """Quantiles ``(P, n)`` at ``probs`` ``(n,)`` of ``P`` one-dimensional mixtures ``Σ_k w_k N(means[p, k],
+    var[p, k])``, all at once: the exact CDF on ``grid`` points of ``[min mean − 12 sd, max mean + 12 sd]`` brackets
+    each quantile (``searchsorted``), linear interpolation starts and 3 Newton steps kept in the bracket finish
+    (quadratic convergence from a bracket of 1/2000 of the range: rounding; a test compares with the 80-step
+    bisection of :meth:`GaussianMixture.quantiles_1d`). About 15 CDF evaluations per quantile instead of 80."""
+    probs, w = probs.to(F64), weights.to(F64)
+    std = var.to(F64).clamp_min(0.0).sqrt()[:, None, :]  # (P, 1, K)
+    mu = means.to(F64)[:, None, :]
+    width = 12 * std.amax(dim=(1, 2))[:, None]
+    lo, hi = mu.amin(dim=(1, 2))[:, None] - width, mu.amax(dim=(1, 2))[:, None] + width
+    points = lo + (hi - lo) * torch.linspace(0.0, 1.0, grid, dtype=F64)  # (P, grid)
+
+    def cdf(x: Tensor) -> Tensor:
+        return (w * 0.5 * torch.erfc(-(x[..., None] - mu) / (std * math.sqrt(2)))).sum(-1)
+
+    table = cdf(points)
+    target = probs.expand(points.shape[0], -1).contiguous()
+    right = torch.searchsorted(table, target).clamp(1, grid - 1)  # table[right - 1] < p <= table[right]
+    a, b = points.gather(1, right - 1), points.gather(1, right)
+    fa, fb = table.gather(1, right - 1), table.gather(1, right)
+    x = a + (b - a) * ((target - fa) / (fb - fa).clamp_min(1e-300)).clamp(0.0, 1.0)
+    for _ in range(3):
+        z = (x[..., None] - mu) / std
+        pdf = (w * torch.exp(-0.5 * z**2) / (std * math.sqrt(2 * math.pi))).sum(-1)
+        x = torch.minimum(torch.maximum(x - (cdf(x) - target) / pdf.clamp_min(1e-300), a), b)
+    return x
 
 
 class GaussianW2:

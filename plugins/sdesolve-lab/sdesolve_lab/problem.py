@@ -25,7 +25,7 @@ from torch import Tensor
 from sdesolve.counting import CountedCalls
 from sdesolve.dtypes import F64
 
-__all__ = ["DEFAULTS", "PROBLEMS", "TARGETS", "LabProblem", "make_problem", "sharp_mixture_1d"]
+__all__ = ["DEFAULTS", "PROBLEMS", "TARGETS", "DiagonalMixture", "LabProblem", "make_problem", "sharp_mixture_1d"]
 
 TARGETS = ("gmm", "gaussian", "subspace")
 PROBLEMS = (*TARGETS, "sharp1d", "subspace_mixture", "digits")
@@ -110,14 +110,42 @@ class LabProblem:
         return self.exact_denoiser(self.target.sample(n, alpha=alpha, sigma=sigma, generator=generator))
 
 
-def _ddpm_linear() -> DiscreteProcess:
-    try:
-        import diffusers
+class DiagonalMixture(GaussianMixture):
+    """A :class:`GaussianMixture` whose covariances are diagonal (the lab's ``gmm``): its score skips the two
+    eigenbasis contractions of the general formula, ``O(K d)`` per sample instead of ``O(K d²)``; the same values to
+    rounding (a test checks), about half the time per evaluation at ``d = 16``."""
 
-        abar = diffusers.DDPMScheduler(beta_schedule="linear").alphas_cumprod.to(torch.float64)
-        return DiscreteProcess.from_alphas_cumprod(abar)
-    except ImportError:  # the same table, built in float64
-        return DiscreteProcess.linear()
+    def __init__(self, means: Tensor, covariances: Tensor, weights: Tensor | None = None) -> None:
+        super().__init__(means, covariances, weights)
+        diag = torch.diagonal(self.cov, dim1=1, dim2=2)
+        if not torch.equal(self.cov, torch.diag_embed(diag)):
+            raise ValueError("covariances must be diagonal ((K, d) variances or diagonal (K, d, d) matrices)")
+        self._diag, self._diag_cache = diag.clamp_min(0.0), {}
+
+    def noised_score(self, alpha: Tensor, sigma: Tensor, x: Tensor) -> Tensor:
+        """Score of the law of ``α x₀ + σ ε`` at ``x`` (``(B, d)``), per-sample ``α, σ`` of shape ``(B,)``."""
+        key = (x.device, x.dtype)
+        if key not in self._diag_cache:
+            values = (self.means, self._diag, self.weights.log())
+            self._diag_cache[key] = tuple(v.to(device=x.device, dtype=x.dtype) for v in values)
+        means, lam, logw = self._diag_cache[key]
+        alpha, sigma = alpha.to(x.dtype), sigma.to(x.dtype)
+        if alpha.numel() > 1 and bool((alpha == alpha[0]).all()) and bool((sigma == sigma[0]).all()):
+            alpha, sigma = alpha[:1], sigma[:1]  # one time for the whole batch: C_k and its log-determinant once
+        a = alpha[:, None, None]
+        var = a**2 * lam[None] + sigma[:, None, None] ** 2  # (B or 1, K, d): C_k's diagonal
+        diff = x[:, None, :] - a * means[None]  # (B, K, d)
+        z = diff / var  # C_k^{-1}(x - α μ_k)
+        logits = logw - 0.5 * (diff * z).sum(-1) - 0.5 * torch.log(var).sum(-1)  # (B, K)
+        return -(torch.softmax(logits, dim=1)[..., None] * z).sum(1)
+
+
+def _ddpm_linear() -> DiscreteProcess:
+    """The DDPM linear table exactly as diffusers builds it (``DDPMScheduler(beta_schedule="linear")``: float32
+    betas ``linspace(1e-4, 0.02, 1000)``, float32 cumulative product), without importing diffusers (3-4 s at
+    start-up); a test checks that the two tables are equal."""
+    betas = torch.linspace(1e-4, 0.02, 1000, dtype=torch.float32)
+    return DiscreteProcess.from_alphas_cumprod(torch.cumprod(1.0 - betas, dim=0).to(torch.float64))
 
 
 def sharp_mixture_1d() -> GaussianMixture:
@@ -206,12 +234,12 @@ def make_problem(target: str = "gmm", dim: int | None = None, *, seed: int = 0) 
             reference_rtol=1e-6,
         )
     if target == "gmm":
-        tgt = GaussianMixture.default(dim, 4, seed=seed)
+        tgt = DiagonalMixture.default(dim, 4, seed=seed)
         text = f"4-component Gaussian mixture in d={dim}"
     elif target == "gaussian":
         gen = torch.Generator().manual_seed(seed)
         scales = 0.3 + 0.7 * torch.rand(dim, generator=gen, dtype=torch.float64)
-        tgt = GaussianMixture.gaussian(
+        tgt = DiagonalMixture.gaussian(
             0.5 * torch.randn(dim, generator=gen, dtype=torch.float64), torch.diag(scales**2)
         )
         text = f"anisotropic Gaussian in d={dim}"

@@ -111,3 +111,76 @@ def test_bench_runs_side_by_side() -> None:
     } <= set(sec)
     assert all(v > 0 for v in sec.values())
     assert "torchsde sdeint euler" in format_bench(result)
+
+
+def test_diagonal_mixture_score_matches_the_general_formula() -> None:
+    from sdesolve_lab.problem import DiagonalMixture, make_problem
+
+    general = GaussianMixture.default(6, 4, seed=3)
+    diagonal = DiagonalMixture.default(6, 4, seed=3)
+    x = torch.randn(13, 6, dtype=F64, generator=torch.Generator().manual_seed(1))
+    alpha, sigma = torch.rand(13, dtype=F64), torch.rand(13, dtype=F64) + 0.05
+    assert torch.allclose(diagonal.noised_score(alpha, sigma, x), general.noised_score(alpha, sigma, x), atol=1e-12)
+    assert isinstance(make_problem("gmm", 4).target, DiagonalMixture)
+    full = torch.tensor([[[1.0, 0.3], [0.3, 1.0]]], dtype=F64)
+    with pytest.raises(ValueError, match="covariances must be diagonal"):
+        DiagonalMixture(torch.zeros(1, 2, dtype=F64), full)
+
+
+def test_ddpm_table_is_the_one_diffusers_builds() -> None:
+    diffusers = pytest.importorskip("diffusers")
+    from sdesolve_lab.problem import _ddpm_linear
+
+    expected = diffusers.DDPMScheduler(beta_schedule="linear").alphas_cumprod.to(F64)
+    assert torch.equal(_ddpm_linear().alphas_cumprod, expected)
+
+
+def test_mixture_quantiles_match_bisection_and_the_sliced_w1_formula(mixture2d) -> None:
+    from sdesolve_lab.metrics import mixture_quantiles
+
+    metric = SlicedW1(mixture2d, 3000, projections=8, seed=4)
+    probs = (torch.arange(3000, dtype=F64) + 0.5) / 3000
+    slow = []
+    for th in metric.theta:  # one projected mixture at a time, 80 bisection steps
+        var = torch.einsum("d,kde,e->k", th, mixture2d.cov, th)
+        slow.append(GaussianMixture((mixture2d.means @ th)[:, None], var, mixture2d.weights).quantiles_1d(probs))
+    slow = torch.stack(slow)
+    assert (metric.quantiles - slow).abs().max() < 1e-10
+    x = mixture2d.sample(3000, generator=torch.Generator().manual_seed(9)) * 1.1
+    direct = float(((x @ metric.theta.T).T.sort(dim=1).values - slow).abs().mean())
+    assert metric(x) == pytest.approx(direct, rel=1e-12)
+    one = mixture_quantiles(torch.tensor([[0.0]], dtype=F64), torch.tensor([[1.0]], dtype=F64), torch.ones(1), probs)
+    normal = torch.distributions.Normal(torch.tensor(0.0, dtype=F64), torch.tensor(1.0, dtype=F64))
+    assert torch.allclose(one[0], normal.icdf(probs), atol=1e-10)
+
+
+def test_peer_methods_build_only_the_libraries_asked_for() -> None:
+    from sdesolve_lab.methods import peer_methods
+
+    refs = peer_methods(("torchsde", "torchdiffeq"))
+    assert {m.library for m in refs} == {"torchsde", "torchdiffeq"} and len(refs) == 5
+    with pytest.raises(ValueError, match="unknown peer libraries"):
+        peer_methods(("torchsde", "jax"))
+
+
+@pytest.mark.slow
+def test_references_report_their_accuracy_and_share_the_methods_path() -> None:
+    """The flow reference (dopri5) is within 1e-8 of rk4 with a step per timestep; the SDE reference (srk, 1000
+    steps for budgets up to 100) within a few hundredths of srk at half the steps on the same path. The methods
+    query the shared Brownian path *before* the reference is solved on it (compare's order): torchsde's srk at 500
+    steps, run first, still ends within a few hundredths of the reference, while the flow ends far from it."""
+    from sdesolve_lab.compare import CompareConfig, _references
+    from sdesolve_lab.methods import peer_methods
+    from sdesolve_lab.problem import make_problem
+
+    from sdesolve.reference import brownian_interval
+
+    pb = make_problem("gmm", 4)
+    x = pb.prior(32, 1)
+    bm = brownian_interval([pb.t_max, pb.t_end], tuple(x.shape), seed=7)
+    (srk,) = [m for m in peer_methods(("torchsde",)) if m.name == "torchsde:srk"]
+    first, nfe = srk.run(pb, x, 3 * 500 + 1, 0, bm=bm)
+    assert nfe >= 1500
+    ode, sde, flow_floor, sde_floor = _references(pb, CompareConfig(nfe=(10, 80)), x, bm)
+    assert 0 < flow_floor < 1e-8 and 0 < sde_floor < 0.05
+    assert strong_error(first, sde) < 0.05 < strong_error(ode, sde)
