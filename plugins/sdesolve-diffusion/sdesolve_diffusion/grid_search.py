@@ -371,7 +371,7 @@ def optimize_grid(
         model: the network, ``model(x, t)`` as for :func:`sdesolve.sample`.
         sampler: a registered sampler name or object; a stochastic one must take a Brownian path (``bm``).
         steps: steps of the grid (NFE = steps × the sampler's NFE per step, one more with ``denoise=True``).
-        calibration: the starting draws ``x_T`` ``(batch, *event)`` (a few hundred suffice), or their shape.
+        calibration: the starting draws ``x_T`` ``(batch, *event)`` (a few hundred to a thousand), or their shape.
         process: a registered process name or object; default: the sampler's ``default_process``.
         prediction: what the model predicts; default: the sampler's.
         init: the starting grid: a registered grid name or explicit times (``steps + 1``); default: the sampler's
@@ -385,8 +385,8 @@ def optimize_grid(
         tol: the search stops when its move ``δ`` (in log-shares) falls below ``tol``.
         step: the first move ``δ``: a step's share of ``log σ_max − log σ_min`` changes by about ``e^δ``.
         basis: the number of smooth directions searched (Chebyshev polynomials ``T_1 … T_basis`` of the step's
-            position); ``None`` or ``≥ steps − 1``: every step free. Few directions over-fit the calibration
-            batch less and converge in fewer runs.
+            position); ``None`` or ``≥ steps − 1``: every step free. A few directions reached what free steps
+            reached in a fifth of the runs (docs/grid-search.md).
         statistic: the proxy, ``"mean"`` or ``"rms"`` of the per-sample distances to the reference; default:
             ``"mean"`` for a deterministic sampler, ``"rms"`` for a stochastic one.
         progress: print the best proxy after each improvement.
@@ -395,6 +395,8 @@ def optimize_grid(
     smp = _sampler(sampler)
     steps = _positive_int(steps, "steps")
     max_evals = _positive_int(max_evals, "max_evals")
+    if basis is not None:
+        basis = _positive_int(basis, "basis")
     if not (tol > 0 and step > tol):
         raise ValueError(f"need 0 < tol < step, got tol={tol!r}, step={step!r}")
     proc = resolve_process(process if process is not None else smp.default_process)

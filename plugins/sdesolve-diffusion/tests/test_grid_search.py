@@ -129,6 +129,7 @@ def test_a_candidate_that_blows_up_scores_inf_and_the_search_goes_on(model) -> N
         ({"sampler": "ddpm"}, "draws its own noise.*dpm_solver_pp_2m_sde"),
         ({"bm": object()}, r"options \['bm'\] are set by the grid search"),
         ({"max_evals": 0}, "max_evals must be a positive integer"),
+        ({"basis": 0}, "basis must be a positive integer"),
         ({"tol": 0.0}, "need 0 < tol < step"),
         ({"statistic": "median"}, "statistic must be one of"),
     ],
