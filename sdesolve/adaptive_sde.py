@@ -227,7 +227,9 @@ def solve_adaptive_sde(
     recorded = [x0.clone() if v == t0 else None for v in eval_times]
     accepted_ts = [t0]
     attempts = 0
-    tiny_step = direction * 1e-3 * abs(t1 - t0)  # placeholder step of finished rows (never applied)
+    # the placeholder step of finished rows (evaluated with the batch, never applied): back into the interval, so N
+    # is never asked for a time beyond t1 (a diffusion model may not accept t < 0)
+    tiny_step = -direction * 1e-3 * abs(t1 - t0)
     while not done.all():
         if int((n_acc + n_rej).max()) >= max_steps:
             worst = int(np.argmax(np.where(done, -1, n_acc + n_rej)))

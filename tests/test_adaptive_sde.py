@@ -210,3 +210,19 @@ def test_refusals():
         integrate(sde, x0, (t0, t1), "bosh3", rtol=1e-3, atol=1e-3)
     with pytest.raises(ValueError, match=r"bm.*answers one time"):
         adaptive_sde.UserPath(bm, x0, 0.0).increment(np.array([0.1, 0.2, 0.1, 0.1]), np.ones(4, dtype=bool))
+
+
+def test_finished_samples_are_never_evaluated_past_t1():
+    seen = []
+
+    def nonlinear(t, x):
+        seen.extend((float(t.min()), float(t.max())))
+        return -x * (1.0 + 10.0 * t)  # stiffer late: samples finish at different attempts
+
+    sde = SemilinearSDE(a=0.0, nonlinear=nonlinear, g=0.3)
+    x0 = torch.linspace(-3.0, 3.0, 8, dtype=torch.float64).reshape(8, 1)
+    r = integrate(sde, x0, (0.0, 1.0), "heun", rtol=1e-3, atol=1e-3, generator=SeedStreams(range(8)))
+    assert len(set(r.sample_accepted.tolist())) > 1 and 0.0 <= min(seen) and max(seen) <= 1.0
+    seen.clear()
+    integrate(sde, x0, (1.0, 0.0), "heun", rtol=1e-3, atol=1e-3, generator=SeedStreams(range(8)))
+    assert 0.0 <= min(seen) and max(seen) <= 1.0  # backwards to t1 = 0: never below it
