@@ -76,7 +76,7 @@ def test_a_fixed_seed_gives_the_same_grid(model) -> None:
         for _ in range(2)
     ]
     assert torch.equal(runs[0].grid, runs[1].grid) and runs[0].history == runs[1].history
-    assert runs[0].stochastic and runs[0].statistic == "rms" and runs[0].proxy <= runs[0].initial_proxy
+    assert runs[0].stochastic and runs[0].statistic == "mean" and runs[0].proxy <= runs[0].initial_proxy
 
 
 def test_the_stochastic_proxy_is_a_deterministic_strong_error_on_a_fixed_path(model, vp) -> None:

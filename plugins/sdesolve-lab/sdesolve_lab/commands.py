@@ -299,8 +299,8 @@ def configure_tune(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--statistic",
         choices=("mean", "rms"),
-        help="the proxy: mean or RMS of the per-sample distances to the reference (default: mean for a "
-        "deterministic sampler, rms for a stochastic one)",
+        default="mean",
+        help="the proxy: mean or RMS of the per-sample distances to the reference (default mean)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the calibration draws and noise (default 0)")
     p.add_argument("--out", default="grid.json", metavar="FILE", help="the JSON file to write (default grid.json)")

@@ -31,7 +31,7 @@ def tune_grid(
     seed: int = 0,
     max_evals: int = 300,
     basis: int | None = 6,
-    statistic: str | None = None,
+    statistic: str = "mean",
     progress: bool = False,
 ) -> dict[str, Any]:
     """Optimise the grid of ``sampler`` at ``nfe`` on ``calibration`` draws of the problem's prior (seed ``seed``)
