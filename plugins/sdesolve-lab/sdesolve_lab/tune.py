@@ -64,6 +64,7 @@ def tune_grid(
         "problem": problem,
         "dim": pb.dim,
         "nfe": steps * int(reg[sampler].nfe_per_step) + 1,
+        "options": {"denoise": True},  # as the grid was tuned: pass them to sample with the grid
         "sigmas": pb.process.edm_sigma(result.grid).tolist(),
         "initial_sigmas": pb.process.edm_sigma(result.initial_grid).tolist(),
     }

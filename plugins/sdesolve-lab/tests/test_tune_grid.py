@@ -24,6 +24,7 @@ def test_tune_grid_writes_a_grid_that_sample_uses(tmp_path, capsys) -> None:
     assert "calibration (64 draws): edm grid" in text and "held-out (64 other draws)" in text and "σ/α" in text
     data = json.loads(out.read_text())
     assert data["steps"] == 5 and data["nfe"] == 6 and data["problem"] == "sharp1d" and not data["stochastic"]
+    assert data["options"] == {"denoise": True} and data["process"] == "discrete"
     assert data["proxy"] <= data["initial_proxy"] and data["evaluations"] <= 20
     grid = load_grid(out, process="discrete")
     assert grid.numel() == 6 and bool((grid[1:] < grid[:-1]).all()) and (float(grid[0]), float(grid[-1])) == (1e3, 1.0)
