@@ -62,6 +62,7 @@ __all__ = [
     "EmbeddedPair",
     "EmbeddedTableau",
     "ExponentialRK2Pair",
+    "HeunEulerPair",
     "PIController",
     "RungeKuttaPair",
     "StepSizeError",
@@ -544,9 +545,16 @@ class ExponentialRK2Pair(EmbeddedPair):
         return x_new, err, n0, None
 
 
+class HeunEulerPair(RungeKuttaPair):
+    """Heun with Euler (Euler–Maruyama) embedded: :data:`HEUN_EULER`, with noise (the ``heun`` stepper's pair)."""
+
+    def __init__(self) -> None:
+        super().__init__("heun", HEUN_EULER, noise=True)
+
+
 PAIRS: dict[str, Any] = {
     "exponential_rk2": ExponentialRK2Pair,
-    "heun": lambda: RungeKuttaPair("heun", HEUN_EULER, noise=True),
+    "heun": HeunEulerPair,
     "bosh3": lambda: RungeKuttaPair("bosh3", BOSH3),
 }
 """The embedded pairs by name (factories of :class:`EmbeddedPair`)."""
@@ -571,18 +579,16 @@ def declared_pair(stepper: Any) -> Callable[..., EmbeddedPair] | None:
 
     A stepper declares an embedded error estimate with a class attribute ``embedded_pair``: a callable (an
     :class:`EmbeddedPair` subclass or a factory) taking the stepper's options and returning the pair. The built-in
-    ``heun`` and ``exponential_rk2`` steppers are mapped by name to :data:`PAIRS`. Adaptive solves
-    (``solve(..., rtol=, atol=)``) and the conformance suite's tolerance check find every stepper that has one.
+    ``heun`` (:class:`HeunEulerPair`) and ``exponential_rk2`` (:class:`ExponentialRK2Pair`) steppers declare theirs
+    the same way. Adaptive solves (``solve(..., rtol=, atol=)``) and the conformance suite's tolerance check find
+    every stepper that has one.
     """
     factory = getattr(stepper, "embedded_pair", None)
-    if factory is not None:
-        if not callable(factory):
-            raise TypeError(f"stepper {getattr(stepper, 'name', stepper)!r}: embedded_pair must be callable")
-        return factory
-    name = getattr(stepper, "name", None)
-    if name in ("heun", "exponential_rk2"):
-        return PAIRS[name]
-    return None
+    if factory is None:
+        return None
+    if not callable(factory):
+        raise TypeError(f"stepper {getattr(stepper, 'name', stepper)!r}: embedded_pair must be callable")
+    return factory
 
 
 def adaptive_pair(method: Any, **options: Any) -> EmbeddedPair:

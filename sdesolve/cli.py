@@ -203,7 +203,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                 note = r.error
             elif not r.nfe_ok:
                 note = "NFE mismatch"
-            elif r.kind == "weak":
+            elif r.kind in ("weak", "tolerance"):
                 note = r.details.get("note", "")
             else:
                 note = ""
@@ -234,7 +234,10 @@ def _configure_verify(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stepper", action="append", help="stepper to check (repeatable; default: all registered)")
     p.add_argument("--problem", action="append", help="test problem (repeatable; default: all)")
     p.add_argument(
-        "--kind", action="append", choices=["ode", "strong", "weak"], help="order to measure (repeatable; default: all)"
+        "--kind",
+        action="append",
+        choices=["ode", "strong", "weak", "tolerance"],
+        help="order to measure, or tolerance proportionality of adaptive solves (repeatable; default: all)",
     )
     p.add_argument("--quick", action="store_true", help="fewer grids and paths (CI)")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")

@@ -127,3 +127,17 @@ def test_a_third_party_stepper_declaring_an_embedded_pair_is_adaptive_by_name(fr
     assert r.method == "euler_with_heun"
     assert torch.equal(r.x, solve_adaptive(sde, x0, (0.0, 1.5), "heun", rtol=1e-5, atol=1e-5).x)
     assert adaptive_pair(EulerWithHeun).name == "euler_with_heun"
+
+
+def test_builtin_steppers_declare_their_embedded_pairs():
+    """``heun`` and ``exponential_rk2`` declare ``embedded_pair`` as a class attribute (no mapping by name), so the
+    stepper class and an instance find the same pair; a stepper without one declares ``None``."""
+    from sdesolve.adaptive import ExponentialRK2Pair, HeunEulerPair, declared_pair
+    from sdesolve.steppers.exponential_rk2 import ExponentialRK2
+    from sdesolve.steppers.heun import Heun
+
+    assert Heun.embedded_pair is HeunEulerPair and declared_pair(Heun()) is HeunEulerPair
+    assert ExponentialRK2.embedded_pair is ExponentialRK2Pair
+    assert EulerMaruyama.embedded_pair is None and declared_pair(EulerMaruyama) is None
+    assert isinstance(adaptive_pair(Heun), HeunEulerPair)
+    assert adaptive_pair("exponential_rk2", r=0.5).r == 0.5

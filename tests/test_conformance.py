@@ -240,3 +240,15 @@ def test_tolerance_kind_needs_a_tolerance_problem() -> None:
     config = SuiteConfig(quick=True)
     with pytest.raises(TypeError, match="ToleranceProblem"):
         measure_order(registry().get("stepper", "heun"), PROBLEMS["linear_closed_form"], "tolerance", config, None)
+
+
+def test_verify_kind_tolerance_prints_the_note(capsys):
+    """``sdesolve verify --kind tolerance`` is accepted and its rows carry the slope/bounds note."""
+    from sdesolve.cli import main
+
+    code = main(
+        ["verify", "--kind", "tolerance", "--stepper", "heun", "--problem", "linear_tolerance_forward", "--quiet"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "tolerance" in out and "slope" in out and "error/tol" in out

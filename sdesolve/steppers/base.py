@@ -90,6 +90,10 @@ class Stepper(ABC):
         needs_levy_area: whether a step asks ``ctx.noise.space_time`` for the space-time Lévy area; a user path
             (``bm=``) that cannot answer it is then refused before the first step.
         summary: one line for listings.
+        embedded_pair: optional; a callable (an :class:`~sdesolve.adaptive.EmbeddedPair` subclass or a factory)
+            taking the stepper's options and returning the pair that gives the step an embedded error estimate.
+            Declaring it makes the stepper take ``rtol``/``atol`` (adaptive steps) and adds it to the conformance
+            suite's tolerance check; ``None`` (default): fixed grids only.
     """
 
     name: ClassVar[str] = ""
@@ -100,6 +104,7 @@ class Stepper(ABC):
     supports_noise: ClassVar[bool] = True
     needs_levy_area: ClassVar[bool] = False
     summary: ClassVar[str] = ""
+    embedded_pair: ClassVar[Any] = None
 
     def init(self, ctx: SolveContext, x0: Tensor) -> Any:
         """Per-solve state before the first step (default: none)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from torch import Tensor
 
+from sdesolve.adaptive import ExponentialRK2Pair
 from sdesolve.coefficients import SplitWeights
 from sdesolve.hookspecs import hookimpl
 from sdesolve.steppers.base import SolveContext
@@ -25,7 +26,9 @@ class ExponentialRK2(TwoStageExponential):
     step.
 
     A :class:`~sdesolve.steppers.two_stage.TwoStageExponential`: the stage at the fixed fraction ``r``, weighted
-    by the linear interpolation of ``N`` (``w₀ = phi1 - phi2/(r h)``, ``w_m = phi2/(r h)``).
+    by the linear interpolation of ``N`` (``w₀ = phi1 - phi2/(r h)``, ``w_m = phi2/(r h)``). Adaptive steps
+    (``rtol``/``atol``): :class:`~sdesolve.adaptive.ExponentialRK2Pair` (exponential Euler embedded; its ``r``
+    defaults to 1, ETD2RK).
     """
 
     name = "exponential_rk2"
@@ -34,6 +37,7 @@ class ExponentialRK2(TwoStageExponential):
     weak_order = 1.0
     nfe_per_step = 2
     summary = "second-order single-step exponential integrator (DPM-Solver-2 style)"
+    embedded_pair = ExponentialRK2Pair
 
     def __init__(self, *, r: float = 0.5) -> None:
         if isinstance(r, bool) or not isinstance(r, (int, float)) or not (0.0 < r <= 1.0) or math.isnan(r):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sdesolve.adaptive import HeunEulerPair
 from sdesolve.hookspecs import hookimpl
 from sdesolve.tableau import HEUN, ExplicitRungeKutta
 
@@ -14,7 +15,8 @@ class Heun(ExplicitRungeKutta):
 
     Order 2 on ODEs; for additive noise (where Itô and Stratonovich agree) strong order 1, weak order 1.
     2 NFE per step. Declared as data: :data:`sdesolve.tableau.HEUN` (``c = (0, 1)``, ``A₂₁ = 1``,
-    ``b = (1/2, 1/2)``), the same weights carrying ``g ΔW``.
+    ``b = (1/2, 1/2)``), the same weights carrying ``g ΔW``. Adaptive steps (``rtol``/``atol``):
+    :class:`~sdesolve.adaptive.HeunEulerPair` (Euler / Euler–Maruyama embedded).
     """
 
     name = "heun"
@@ -24,6 +26,7 @@ class Heun(ExplicitRungeKutta):
     weak_order = 1.0
     nfe_per_step = 2
     summary = "Heun / EDM second order; stochastic Heun for additive noise"
+    embedded_pair = HeunEulerPair
 
 
 @hookimpl
