@@ -16,6 +16,7 @@ from sdesolve.conformance.suite import (
     fit_order,
     measure_order,
     run_conformance,
+    tolerance_exponent,
     weak_fit,
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "fit_order",
     "measure_order",
     "run_conformance",
+    "tolerance_exponent",
     "weak_fit",
 ]

@@ -255,20 +255,23 @@ WEAK_PROBLEMS: dict[str, WeakProblem] = {
 }
 
 
-# --- 5. tolerance proportionality: adaptive solves of closed-form ODEs -----------------------------------------
+# --- 5. tolerance proportionality: adaptive solves (closed-form ODEs, an SDE) ---------------------------------
 @dataclass(frozen=True)
 class ToleranceProblem:
-    """An ODE with a closed-form solution for the adaptive check: :data:`PROBLEMS` ``[base]`` (its ``make(False)``
-    and ``exact``) solved from ``t0`` to ``t1`` with ``rtol = atol = tol``."""
+    """A problem for the adaptive check: :data:`PROBLEMS` ``[base]`` solved from ``t0`` to ``t1`` with
+    ``rtol = atol = tol``. ``noise=False``: the ODE ``make(False)`` against its closed form ``exact``;
+    ``noise=True``: the SDE ``make(True)`` on a ``BrownianInterval``, against the strong check's fine-grid
+    reference on that path (``t0``, ``t1`` are then the base grid's ends)."""
 
     name: str
     base: str
     t0: float
     t1: float
     description: str
+    noise: bool = False
 
     def make(self) -> SemilinearSDE:
-        return PROBLEMS[self.base].make(False)
+        return PROBLEMS[self.base].make(self.noise)
 
     def exact(self, x0: Tensor) -> Tensor:
         exact = PROBLEMS[self.base].exact
@@ -295,6 +298,15 @@ TOLERANCE_PROBLEMS: dict[str, ToleranceProblem] = {
             1.0,
             0.0,
             "the closed-form linear ODE backwards from t = 1 to 0, adaptive (|x| grows 3.5-fold)",
+        ),
+        ToleranceProblem(
+            "linear_tolerance_sde",
+            "linear_closed_form",
+            0.0,
+            2.0,
+            "the linear problem with additive noise g(t) = 1/2 + cos(t)/4 on [0, 2], adaptive on a BrownianInterval "
+            "(strong error against the strong check's fine-grid reference on the same path)",
+            noise=True,
         ),
     )
 }

@@ -20,6 +20,13 @@
   (:data:`~sdesolve.conformance.problems.TOLERANCE_PROBLEMS`) at ``rtol = atol = 10^-3 … 10^-6``; the measured
   value is the least-squares slope of ``log error`` against ``log tol`` (declared 1: the error falls in proportion
   to the tolerance). It fails outside ``1 ± tolerance`` or when an error exceeds :data:`TOLERANCE_MULTIPLE` × tol.
+  On the SDE problem (``noise=True``; steppers supporting noise whose pair has an SDE form) the strong error (RMS
+  over :attr:`SuiteConfig.tolerance_paths` paths of the strong check's ``BrownianInterval``, against its fine-grid
+  reference) is measured at ``tol = 10^-1 … 10^-3`` (10^-3.5 in the full run). The declared exponent is
+  ``strong_order / noise_error_order`` (:func:`tolerance_exponent`; 2/3 for the built-in pairs: the controller
+  holds the ``O(h^{3/2})`` local estimate at ``tol``, so ``h ~ tol^{2/3}``, and a strong-order-1 step's global
+  error is ``O(h)``); it fails outside ``± SDE_TOLERANCE_BAND`` of it or when an error exceeds
+  :data:`SDE_TOLERANCE_MULTIPLE` × ``tol^exponent``.
 
 A measurement fails when it is below the declared order by more than ``tolerance`` (0.25), when it cannot be
 measured, when the counted evaluations of ``N`` differ from ``nfe_per_step`` × steps, or when the stepper
@@ -37,7 +44,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from sdesolve.adaptive import declared_pair, solve_adaptive
+from sdesolve.adaptive import EmbeddedPair, declared_pair, solve_adaptive
 from sdesolve.conformance.problems import (
     PROBLEMS,
     TOLERANCE_PROBLEMS,
@@ -53,12 +60,15 @@ from sdesolve.steppers.base import Stepper
 
 __all__ = [
     "KINDS",
+    "SDE_TOLERANCE_BAND",
+    "SDE_TOLERANCE_MULTIPLE",
     "TOLERANCE_MULTIPLE",
     "OrderResult",
     "SuiteConfig",
     "fit_order",
     "measure_order",
     "run_conformance",
+    "tolerance_exponent",
     "weak_fit",
 ]
 
@@ -69,6 +79,10 @@ RESOLVE = 6.0
 MIN_POINTS = 3
 #: Tolerance proportionality: the error of an adaptive solve may not exceed this multiple of the tolerance.
 TOLERANCE_MULTIPLE = 20.0
+#: SDE tolerance check: the strong error may not exceed this multiple of ``tol^exponent``.
+SDE_TOLERANCE_MULTIPLE = 5.0
+#: SDE tolerance check: the measured exponent must lie within this of the declared one.
+SDE_TOLERANCE_BAND = 0.2
 KINDS = ("ode", "strong", "weak", "tolerance")
 
 
@@ -118,6 +132,16 @@ class SuiteConfig:
     #: ``rtol = atol = 10^-k`` for these ``k`` (three decades) in the tolerance check
     tolerance_exponents: tuple[int, ...] = (3, 4, 5, 6)
     tolerance_batch: int = 8
+    #: paths (the first of the strong check's) in the SDE tolerance check
+    tolerance_paths: int = 16
+
+    @property
+    def sde_tolerances(self) -> tuple[float, ...]:
+        """``tol`` of the SDE tolerance check: ``10^-1 … 10^-3`` by decades (``quick``), else by half decades to
+        ``10^-3.5``."""
+        if self.quick:
+            return (1e-1, 1e-2, 1e-3)
+        return tuple(10 ** (-k / 2) for k in range(2, 8))
 
 
 @dataclass
@@ -300,10 +324,74 @@ def _measure_weak(stepper: type[Stepper], problem: WeakProblem, config: SuiteCon
     )
 
 
-def _measure_tolerance(stepper: type[Stepper], problem: ToleranceProblem, config: SuiteConfig) -> OrderResult:
+def tolerance_exponent(stepper: type[Stepper], pair: EmbeddedPair) -> float:
+    """The declared exponent ``p`` of the adaptive SDE solve's strong error ``~ tol^p``:
+    ``stepper.strong_order / pair.noise_error_order``.
+
+    The controller keeps the pair's local estimate ``C h^{noise_error_order}`` near ``tol``, so the steps are
+    ``h ~ tol^{1/noise_error_order}``; the strong error of the propagated solution is ``O(h^{strong_order})``.
+    The built-in pairs (``heun``, ``exponential_rk2``): ``1 / 1.5 = 2/3``.
+    """
+    return float(stepper.strong_order) / float(pair.noise_error_order)
+
+
+def _measure_sde_tolerance(
+    stepper: type[Stepper], problem: ToleranceProblem, config: SuiteConfig, refs: _References, factory: Any
+) -> OrderResult:
+    x0, bm, ref = refs.sde(PROBLEMS[problem.base])
+    n = min(config.tolerance_paths, x0.shape[0])
+    x0, ref = x0[:n], ref[:n]
+
+    def path(sa: float, sb: float) -> Tensor:  # the first n paths of the strong check's BrownianInterval
+        return bm(sa, sb)[:n]
+
+    pair = factory()
+    declared = tolerance_exponent(stepper, pair)
+    tols = list(config.sde_tolerances)
+    errors: list[float] = []
+    runs: list[dict[str, Any]] = []
+    nfe_ok = True
+    for tol in tols:
+        r = solve_adaptive(problem.make(), x0, (problem.t0, problem.t1), factory(), rtol=tol, atol=tol, bm=path)
+        errors.append(_rms(r.x, ref))
+        runs.append({"tol": tol, "accepted": r.n_accepted, "rejected": r.n_rejected, "nfe": r.nfe})
+        nfe_ok &= r.nfe >= r.n_accepted + r.n_rejected
+    inverse = [1.0 / tol for tol in tols]
+    slope = fit_order(inverse, errors)
+    ratios = [e / tol**declared for e, tol in zip(errors, tols, strict=True)]
+    band = SDE_TOLERANCE_BAND
+    within = bool(max(ratios) <= SDE_TOLERANCE_MULTIPLE and abs(slope - declared) <= band)
+    note = (
+        f"slope {slope:.2f} (declared {declared:.2f} = strong order / {pair.noise_error_order:g}, band ±{band:g}); "
+        f"error/tol^{declared:.2f} {min(ratios):.2g}-{max(ratios):.2g} (at most {SDE_TOLERANCE_MULTIPLE:g})"
+    )
+    return OrderResult(
+        stepper=stepper.name,
+        problem=problem.name,
+        kind="tolerance",
+        declared=declared,
+        measured=slope,
+        steps=[round(v) for v in inverse],
+        errors=errors,
+        reference=(
+            f"torchsde srk on the strong check's BrownianInterval (first {n} paths); steps holds 1/tol "
+            "(rtol = atol = tol), RMS strong error over paths"
+        ),
+        nfe_ok=bool(nfe_ok),
+        tolerance=band,
+        details={"ratios": ratios, "runs": runs, "note": note, "multiple": SDE_TOLERANCE_MULTIPLE, "tols": tols},
+        bounds_ok=within,
+    )
+
+
+def _measure_tolerance(
+    stepper: type[Stepper], problem: ToleranceProblem, config: SuiteConfig, refs: _References
+) -> OrderResult:
     factory = declared_pair(stepper)
     if factory is None:
         raise ValueError(f"stepper {stepper.name!r} declares no embedded error estimate (embedded_pair)")
+    if problem.noise:
+        return _measure_sde_tolerance(stepper, problem, config, refs, factory)
     sde = problem.make()
     x0 = problem.initial(config.tolerance_batch, config.dtype, config.device, config.seed)
     exact = problem.exact(x0)
@@ -359,7 +447,7 @@ def measure_order(
     if kind == "tolerance":
         if not isinstance(problem, ToleranceProblem):
             raise TypeError(f"tolerance proportionality is measured on a ToleranceProblem, got {problem!r}")
-        return _measure_tolerance(stepper, problem, config)
+        return _measure_tolerance(stepper, problem, config, refs)
     errors: list[float] = []
     nfe_ok = True
     if kind == "ode":
@@ -423,6 +511,15 @@ def _errored(name: str, cls: Any, problem: str, kind: str, exc: BaseException, c
     )
 
 
+def _pair_has_noise(cls: Any) -> bool:
+    """Whether the stepper's declared pair has an SDE form (``False`` when building it fails: the ODE rows then
+    report the error)."""
+    try:
+        return bool(declared_pair(cls)().supports_noise)  # type: ignore[misc]
+    except Exception:
+        return False
+
+
 def run_conformance(
     steppers: list[str] | None = None,
     *,
@@ -476,7 +573,8 @@ def run_conformance(
         if "weak" in kinds and noise:
             jobs += [(name, cls, problem, "weak") for problem in weak]
         if "tolerance" in kinds and declared_pair(cls) is not None:
-            jobs += [(name, cls, problem, "tolerance") for problem in adaptive]
+            sde_form = noise and _pair_has_noise(cls)
+            jobs += [(name, cls, problem, "tolerance") for problem in adaptive if sde_form or not problem.noise]
     results = []
     for done, (name, cls, problem, kind) in enumerate(jobs):
         if progress is not None:
