@@ -167,6 +167,7 @@ def test_recipe_metadata_values() -> None:
         "dpm_solver_pp_3m_sde": ("exponential_ab3", 1, 1.0, True),
         "dpm_solver_pp_3m": ("exponential_ab3", 1, 3.0, False),
         "unipc": ("unipc", 1, 3.0, False),
+        "sa_solver": ("sa_solver", 1, 1.0, True),
     }
 
 

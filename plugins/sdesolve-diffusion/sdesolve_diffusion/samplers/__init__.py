@@ -1,10 +1,12 @@
 """The registered diffusion samplers."""
 
+from sdesolve_diffusion.samplers.adaptive import AdaptiveSampler
 from sdesolve_diffusion.samplers.ancestral import DDIM, DDPM
 from sdesolve_diffusion.samplers.base import DiffusionSampler
 from sdesolve_diffusion.samplers.karras import DPMSolver2, DPMSolverPP2M, EDMHeun
 from sdesolve_diffusion.samplers.li import LiAcceleratedODE, LiAcceleratedSDE
 from sdesolve_diffusion.samplers.multistep import DPMSolverPP2MSDE, DPMSolverPP3M, DPMSolverPP3MSDE
+from sdesolve_diffusion.samplers.sa_solver import SASolverSampler
 from sdesolve_diffusion.samplers.solver import DDRaM, DDRaMODE, EulerMaruyamaSDE, ExponentialEulerSDE
 from sdesolve_diffusion.samplers.unipc import UniPCSampler
 
@@ -24,6 +26,8 @@ SAMPLERS: tuple[type[DiffusionSampler], ...] = (
     DPMSolverPP3MSDE,
     DPMSolverPP3M,
     UniPCSampler,
+    AdaptiveSampler,
+    SASolverSampler,
 )
 
 __all__ = ["SAMPLERS", "DiffusionSampler"]
