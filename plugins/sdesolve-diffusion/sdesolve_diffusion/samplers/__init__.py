@@ -1,6 +1,5 @@
 """The registered diffusion samplers."""
 
-from sdesolve_diffusion.samplers.adaptive import AdaptiveSampler
 from sdesolve_diffusion.samplers.ancestral import DDIM, DDPM
 from sdesolve_diffusion.samplers.base import DiffusionSampler
 from sdesolve_diffusion.samplers.karras import DPMSolver2, DPMSolverPP2M, EDMHeun
@@ -26,7 +25,6 @@ SAMPLERS: tuple[type[DiffusionSampler], ...] = (
     DPMSolverPP3MSDE,
     DPMSolverPP3M,
     UniPCSampler,
-    AdaptiveSampler,
     SASolverSampler,
 )
 
