@@ -1,5 +1,6 @@
 """The registered diffusion samplers."""
 
+from sdesolve_diffusion.samplers.adaptive import AdaptiveSampler
 from sdesolve_diffusion.samplers.ancestral import DDIM, DDPM
 from sdesolve_diffusion.samplers.base import DiffusionSampler
 from sdesolve_diffusion.samplers.karras import DPMSolver2, DPMSolverPP2M, EDMHeun
@@ -25,6 +26,7 @@ SAMPLERS: tuple[type[DiffusionSampler], ...] = (
     DPMSolverPP3MSDE,
     DPMSolverPP3M,
     UniPCSampler,
+    AdaptiveSampler,
     SASolverSampler,
 )
 
