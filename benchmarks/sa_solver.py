@@ -1,0 +1,171 @@
+"""Accuracy per NFE of ``sa_solver`` (SA-Solver) against k-diffusion's stochastic samplers and diffusers' SASolver.
+
+Every method starts from the same ``x_T`` (``pb.prior(n, seed)``: the exact ``p_T`` draw where the problem has one) at
+``t = T`` of the lab problem's DDPM table and ends with the exact denoiser at the first timestep (ours:
+``denoise=True``; k-diffusion: its last step to σ = 0; diffusers: one denoiser call after its last step, to the same
+``t``), NFE counted by the lab's model wrapper. Each row is the mean over ``--seeds`` seeds of the problem's metric
+(W1 against exact quantiles for ``sharp1d``, sliced W1 otherwise, Fréchet distance for ``digits``).
+
+    OMP_NUM_THREADS=1 python benchmarks/sa_solver.py --problem sharp1d --n 100000 --seeds 2
+    OMP_NUM_THREADS=1 python benchmarks/sa_solver.py --problem gmm --n 10000 --seeds 2
+    OMP_NUM_THREADS=1 python benchmarks/sa_solver.py --problem subspace_mixture --dim 64 --n 4000 --seeds 2
+    OMP_NUM_THREADS=1 python benchmarks/sa_solver.py --problem digits --n 2000 --seeds 2
+
+``--configs`` adds the exploratory rows (orders, variant, clock, τ) that chose the recipe's defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import torch
+from sdesolve_lab.methods import _kdiffusion
+from sdesolve_lab.metrics import SlicedW1
+from sdesolve_lab.peers import load_kdiffusion_sampling
+from sdesolve_lab.problem import make_problem
+
+import sdesolve
+from sdesolve.dtypes import F64
+
+DEFAULTS = [("sa_solver", {}), ("dpm_solver_pp_3m_sde", {})]  # the recipes as shipped
+CONFIGS = [  # (sampler, options): exploratory rows
+    ("sa_solver", {"predictor_order": 2, "corrector_order": 2}),
+    ("sa_solver", {"predictor_order": 2, "corrector_order": 3}),
+    ("sa_solver", {"predictor_order": 3, "corrector_order": 3}),
+    ("sa_solver", {"predictor_order": 3, "corrector_order": 2}),
+    ("sa_solver", {"predictor_order": 3, "corrector_order": 4}),
+    ("sa_solver", {"predictor_order": 4, "corrector_order": 4}),
+    ("sa_solver", {"predictor_order": 3, "corrector_order": 3, "variant": "bh1"}),
+    ("sa_solver", {"predictor_order": 3, "corrector_order": 3, "lower_order_final": True}),
+    ("sa_solver", {"predictor_order": 3, "corrector_order": 3, "clock": "log_snr"}),
+    ("sa_solver", {"predictor_order": 3, "corrector_order": 3, "clock": "time"}),
+    ("sa_solver", {"predictor_order": 3, "corrector_order": 0}),
+    ("sa_solver", {"predictor_order": 3, "corrector_order": 3, "eta": 0.7}),
+]
+KD_PEERS = (
+    ("dpmpp_sde", True),
+    ("dpmpp_2m_sde", False),
+    ("dpmpp_3m_sde", False),
+    ("euler_ancestral", False),
+    ("dpm_2_ancestral", True),
+)
+# diffusers' SASolverScheduler: its defaults (orders 2/2, τ = 1 only for timesteps 200-800), and τ = 1 throughout with
+# the paper's unconditional orders 3/3 on diffusers' Karras noise levels
+DIFFUSERS = {
+    "diffusers:SASolver (defaults)": {},
+    "diffusers:SASolver p3 c3 tau=1 karras": {
+        "predictor_order": 3,
+        "corrector_order": 3,
+        "tau_func": lambda t: 1.0,
+        "use_karras_sigmas": True,
+    },
+}
+
+
+def _ours(sampler: str, options: dict):
+    nfe_per_step = sdesolve.registry().items["sampler"][sampler].nfe_per_step
+
+    def run(pb, x_T, budget, seed):
+        model = pb.model()
+        x = sdesolve.sample(
+            model,
+            x_T,
+            sampler,
+            steps=max(1, (budget - 1) // nfe_per_step),
+            process=pb.process,
+            denoise=True,
+            grid_options={"t_min": pb.t_end},
+            generator=torch.Generator().manual_seed(seed),
+            **options,
+        )
+        return x, model.nfe
+
+    return run
+
+
+def _diffusers_sa_solver(config: dict):
+    """diffusers' ``SASolverScheduler`` on the problem's DDPM table (``budget - 1`` steps, its own timesteps, ending at
+    timestep 0 = our ``t_end``), then the exact denoiser there: ``budget`` NFE."""
+
+    def run(pb, x_T, budget, seed):
+        import diffusers
+
+        model = pb.model()
+        sched = diffusers.SASolverScheduler(beta_schedule="linear", **config)
+        sched.set_timesteps(max(1, budget - 1))
+        gen = torch.Generator().manual_seed(seed)
+        x = x_T.clone()
+        for t in sched.timesteps:
+            eps = model(x, torch.full((x.shape[0],), float(t), dtype=x.dtype))
+            x = sched.step(eps, t, x, generator=gen).prev_sample
+        x = pb.adapter(model).data(torch.full((x.shape[0],), pb.t_end, dtype=F64), x)
+        return x, model.nfe
+
+    return run
+
+
+def _label(sampler: str, options: dict) -> str:
+    return " ".join([sampler, *(f"{k}={v}" for k, v in options.items())])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--problem", default="sharp1d", help="sharp1d, gmm, subspace_mixture, digits")
+    parser.add_argument("--dim", type=int, help="the problem's dimension (default: the lab's)")
+    parser.add_argument("--nfe", type=int, nargs="+", default=[10, 20, 40, 80])
+    parser.add_argument("--n", type=int, default=10_000, help="samples per run")
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--configs", action="store_true", help="also the exploratory configurations")
+    parser.add_argument("--only", nargs="+", help="run only the methods whose name contains one of these")
+    parser.add_argument("--json", help="write the rows here")
+    args = parser.parse_args()
+    pb = make_problem(args.problem, args.dim)
+    metric = SlicedW1(pb.target, args.n, seed=0) if pb.metric_factory is None else pb.metric_factory(pb, args.n, 0)
+    specs = DEFAULTS + (CONFIGS if args.configs else [])
+    methods = {f"sdesolve:{_label(*spec)}": _ours(*spec) for spec in specs}
+    kd = load_kdiffusion_sampling()
+    if kd is not None:
+        methods |= {
+            f"k-diffusion:{name}": _kdiffusion(kd, name, two, True, step_noise="m_sde" in name).run
+            for name, two in KD_PEERS
+        }
+    methods |= {name: _diffusers_sa_solver(config) for name, config in DIFFUSERS.items()}
+    if args.only:
+        methods = {k: v for k, v in methods.items() if any(o in k for o in args.only)}
+    start = time.perf_counter()
+    rows = []
+    for name, run in methods.items():
+        for budget in args.nfe:
+            errors, nfes = [], []
+            for seed in range(args.seeds):
+                x, nfe = run(pb, pb.prior(args.n, seed), budget, seed + budget)
+                errors.append(float(metric(x)))
+                nfes.append(nfe)
+            rows.append({"method": name, "budget": budget, "nfe": max(nfes), "error": sum(errors) / len(errors)})
+            print(f"{name:72s} NFE {max(nfes):3d}  error {rows[-1]['error']:.5f}", flush=True)
+    print(f"\n{pb.description}; {args.n} samples, mean of {args.seeds} seeds; {metric.name}, floor {metric.floor:.5f}")
+    machine = platform.processor() or platform.machine()
+    print(f"{machine}, torch {torch.__version__}, {time.perf_counter() - start:.0f} s")
+    print("\n| NFE | sa_solver (defaults) | best other peer | error | ratio (peer / ours) |")
+    print("|---|---|---|---|---|")
+    for budget in args.nfe:
+        at = {r["method"]: r for r in rows if r["budget"] == budget}
+        ours = at.get("sdesolve:sa_solver")
+        peers = [r for name, r in at.items() if not name.startswith("sdesolve:")]
+        if ours is None or not peers:
+            continue
+        peer = min(peers, key=lambda r: r["error"])
+        print(
+            f"| {budget} | {ours['error']:.5f} | {peer['method']} | {peer['error']:.5f} "
+            f"| {peer['error'] / ours['error']:.2f} |"
+        )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"floor": metric.floor, "n": args.n, "seeds": args.seeds, "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
