@@ -81,6 +81,7 @@ def main() -> int:
     p.add_argument("--problems", default=DEFAULT_RUNS, help=f"runs among {', '.join(SETTINGS)}")
     p.add_argument("--nfe", default="10,20,40,80")
     p.add_argument("--seed", default="0")
+    p.add_argument("--samplers", default=None, help="comma-separated samplers (default: every registered one)")
     p.add_argument("--markdown", action="store_true", help="print the tables of the results already in --out")
     args = p.parse_args()
     if args.markdown:
@@ -93,6 +94,8 @@ def main() -> int:
         argv = ["compare", "--problem", problem, "--nfe", args.nfe, "--seed", args.seed, "--out", out]
         if "--peer-names" not in extra:
             argv.append("--peers")
+        if args.samplers and "--samplers" not in extra:
+            argv += ["--samplers", args.samplers]
         code = cli(argv + extra)  # a later --nfe in extra wins
         print(f"{run}: exit {code}, {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
         if code:

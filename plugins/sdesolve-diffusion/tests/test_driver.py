@@ -193,18 +193,25 @@ def test_recipes_cannot_hand_copy_metadata() -> None:
 
 
 def test_a_recipe_may_re_default_its_steppers_options() -> None:
-    """``stepper_defaults``: unipc runs order 3 by default (measured best), the stepper keeps its own default."""
+    """``stepper_defaults``: a recipe may run its stepper with other defaults; the stepper keeps its own."""
     from sdesolve_diffusion.samplers.unipc import UniPCSampler
 
-    assert sdesolve.get_stepper("unipc").options()["order"] == 2 and UniPCSampler.options()["order"] == 3
+    class UniPC3(UniPCSampler):
+        name = "unipc_order3_test"
+        stepper_defaults: ClassVar[dict] = {"order": 3}
+
+    assert sdesolve.get_stepper("unipc").options()["order"] == 2 and UniPCSampler.options()["order"] == 2
+    assert UniPC3.options()["order"] == 3
     vp = registry().get("process", "vp")
 
     def model(x, t):
         return x * vp.sigma(t.to(torch.float64)).to(x.dtype)[:, None]  # the exact ε of N(0, I) data
 
     x_T = torch.randn(8, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    run = lambda **o: sdesolve.sample(model, x_T, "unipc", steps=6, process="vp", **o)  # noqa: E731
+    order3 = UniPC3()
+    run = lambda sampler=order3, **o: sdesolve.sample(model, x_T, sampler, steps=6, process="vp", **o)  # noqa: E731
     assert torch.equal(run(), run(order=3)) and not torch.equal(run(), run(order=2))
+    assert torch.equal(run("unipc"), run(order=2))
 
     class BadDefaults(SolverSampler):
         name = "bad_defaults"

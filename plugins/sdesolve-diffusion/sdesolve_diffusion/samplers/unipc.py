@@ -12,8 +12,6 @@ docs/samplers/unipc.md).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 from sdesolve_diffusion.samplers.multistep import MultistepSampler
 
 __all__ = ["UniPCSampler"]
@@ -32,7 +30,7 @@ class UniPCSampler(MultistepSampler):
     eta = 0.0
     clock = "log_snr"  # UniPC's variable: the sampler is diffusers' UniPC in it (measured: docs/samplers/unipc.md)
     default_grid = "logsnr"  # measured best of edm/logsnr/quadratic across vp, edm and the lab problem
-    # measured on the lab's problem (docs/samplers/unipc.md): order 3 beats the stepper's default order 2 at every NFE
-    # (RMS to the exact flow 0.43/0.055/0.0105/1.4e-3 against 0.62/0.18/0.017/3.6e-3 at NFE 10/20/40/80)
-    stepper_defaults: ClassVar[dict[str, Any]] = {"order": 3}
+    # order: the stepper's default 2 (diffusers' too). order=3 is better on exact scores from 40 NFE (1.5-2.9x) but
+    # 2.5-6.3x worse at every NFE on the lab's trained network (digits) and 1.9x worse at 10 NFE on sharp1d
+    # (docs/samplers/unipc.md, "Order")
     summary = "UniPC: multistep predictor + UniC corrector in log-SNR time (diffusers UniPCMultistepScheduler)"
