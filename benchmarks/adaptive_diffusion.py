@@ -11,6 +11,9 @@ the model (``CountedCalls``), one per batched call. Methods:
   (``process.sde(adapter, splitting, eta=0)``): ``bosh3`` on the score splitting, ``exponential_rk2`` on the data
   splitting (exponential Heun in x̂₀: the adaptive DPM-Solver-2 form), batch-shared steps, and the latter with
   ``PIController(per_sample=True)`` (each sample its own steps; NFE counts batched calls);
+* the registered ``adaptive`` sampler, ``sdesolve.sample(model, x_T, "adaptive", steps=1, rtol=tol, atol=tol)``
+  (its default ``bosh3``, and ``pair="exponential_rk2"`` on its default ``relative`` splitting; ``steps=1``: no
+  forced stops between ``T`` and the last time);
 * k-diffusion ``sample_dpm_adaptive`` (DPM-Solver-12/23 with its PID controller, ``order=2`` and ``3``,
   ``rtol = atol = tol``) in its σ-parametrisation (``x/α``; the result is scaled back);
 * fixed EDM grids (``n = 4, 6, 8, 11, 16, …`` steps): ``exponential_rk2`` (``r = 1/2``) on the data splitting,
@@ -80,6 +83,26 @@ def main() -> None:
             ctl = PIController(rtol=tol, atol=tol, per_sample=per_sample)
             r = integrate(sde, x_T, (t_max, t_end), pair, controller=ctl, max_steps=10**5)
             out.append((model.nfe, _rms(r.x, ref)))
+    for label, options in (
+        ("sdesolve.sample 'adaptive' (bosh3)", {}),
+        ("sdesolve.sample 'adaptive', pair='exponential_rk2' (relative)", {"pair": "exponential_rk2"}),
+    ):
+        out = runs[label] = []
+        for tol in TOLS:
+            model = pb.model()
+            x = sdesolve.sample(
+                model,
+                x_T,
+                "adaptive",
+                steps=1,
+                process=proc,
+                grid_options={"t_min": t_end},
+                rtol=tol,
+                atol=tol,
+                max_steps=10**5,
+                **options,
+            )
+            out.append((model.nfe, _rms(x, ref)))
     kd = load_kdiffusion_sampling()
     sigma_max, sigma_min = (float(proc.edm_sigma(torch.tensor(t, dtype=F64))) for t in (t_max, t_end))
     alpha_max, alpha_end = (float(proc.alpha(torch.tensor(t, dtype=F64))) for t in (t_max, t_end))
