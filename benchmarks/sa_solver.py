@@ -30,7 +30,7 @@ from sdesolve_lab.problem import make_problem
 import sdesolve
 from sdesolve.dtypes import F64
 
-DEFAULTS = [("sa_solver", {}), ("dpm_solver_pp_3m_sde", {})]  # the recipes as shipped
+DEFAULTS = [("sa_solver", {}), ("sa_solver", {"grid": "edm"}), ("dpm_solver_pp_3m_sde", {})]  # the recipes as shipped
 CONFIGS = [  # (sampler, options): exploratory rows
     ("sa_solver", {"predictor_order": 2, "corrector_order": 2}),
     ("sa_solver", {"predictor_order": 2, "corrector_order": 3}),
@@ -86,6 +86,30 @@ def _ours(sampler: str, options: dict):
     return run
 
 
+def _kdiffusion_on(kd, name: str, grid: str):
+    """k-diffusion's ``sample_<name>`` on our ``grid`` (the lab runs it on ``edm``, k-diffusion's Karras default; on
+    ``logsnr`` it is k-diffusion's ``get_sigmas_exponential``), randn step noise, 1 NFE per step, last step to σ = 0."""
+    fn = getattr(kd, f"sample_{name}")
+
+    def run(pb, x_T, budget, seed):
+        model = pb.model()
+        ad = pb.adapter(model)
+        proc = pb.process
+        times = sdesolve.registry().get("grid", grid)(proc, max(budget - 1, 1), t_min=pb.t_end)
+        sigmas = torch.cat([proc.edm_sigma(times), torch.zeros(1, dtype=F64)]).to(x_T.dtype)
+
+        def denoiser(y, sigma):
+            t = proc.t_from_edm_sigma(sigma.to(F64))
+            return ad.data(t, proc.alpha(t).to(y.dtype)[:, None] * y)
+
+        torch.manual_seed(seed)
+        x = x_T / float(proc.alpha(times[0]))
+        y = fn(denoiser, x, sigmas, disable=True, noise_sampler=kd.default_noise_sampler(x))
+        return y, model.nfe
+
+    return run
+
+
 def _diffusers_sa_solver(config: dict):
     """diffusers' ``SASolverScheduler`` on the problem's DDPM table (``budget - 1`` steps, its own timesteps, ending at
     timestep 0 = our ``t_end``), then the exact denoiser there: ``budget`` NFE."""
@@ -119,6 +143,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000, help="samples per run")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--configs", action="store_true", help="also the exploratory configurations")
+    parser.add_argument("--fast-peers", action="store_true", help="leave out the peers that never lead")
     parser.add_argument("--only", nargs="+", help="run only the methods whose name contains one of these")
     parser.add_argument("--json", help="write the rows here")
     args = parser.parse_args()
@@ -132,7 +157,13 @@ def main() -> None:
             f"k-diffusion:{name}": _kdiffusion(kd, name, two, True, step_noise="m_sde" in name).run
             for name, two in KD_PEERS
         }
+        methods |= {
+            f"k-diffusion:{name} (logsnr grid)": _kdiffusion_on(kd, name, "logsnr")
+            for name in ("dpmpp_2m_sde", "dpmpp_3m_sde")
+        }
     methods |= {name: _diffusers_sa_solver(config) for name, config in DIFFUSERS.items()}
+    if args.fast_peers:  # measured never best on any problem (docs/benchmarks.md): dpmpp_sde's tree is the slow one
+        methods = {k: v for k, v in methods.items() if "ancestral" not in k}
     if args.only:
         methods = {k: v for k, v in methods.items() if any(o in k for o in args.only)}
     start = time.perf_counter()

@@ -28,6 +28,7 @@ class SASolverSampler(MultistepSampler):
     stepper = "sa_solver"
     eta = 1.0
     clock = "sigma"
+    default_grid = "logsnr"  # measured (docs/benchmarks.md "SA-Solver"): better than edm in 8 of 16 rows, worse in 3
     # measured on every lab problem (docs/benchmarks.md "SA-Solver"): orders 3/3 within 10 % of the best pair at
     # 10-20 NFE (2/2, 2/3 lose 1.1-2.7x); clock log_snr 3.3-5.7x worse at 10 NFE, log_snr and time diverge on digits;
     # eta 0.7 helps exact scores but is 1.4-1.5x worse on the trained digits network
