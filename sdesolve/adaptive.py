@@ -726,6 +726,32 @@ def _initial_step(ctx: _Context, pair: EmbeddedPair, ctl: PIController, t0: floa
     return min(100 * h0, h1), n0
 
 
+def forced_stops(
+    t0: float, t1: float, step_ts: Sequence[float], t_eval: Tensor | Sequence[float] | None
+) -> tuple[list[float], list[float]]:
+    """The times an adaptive solve must land on, in the direction of integration: the controller's ``step_ts``
+    strictly inside ``(t0, t1)``, the output times ``t_eval`` (checked: finite, monotone, within ``[t0, t1]``) and
+    ``t1``. Returns ``(stops, eval_times)``."""
+    direction = 1.0 if t1 > t0 else -1.0
+
+    def inside(v: float) -> bool:
+        return direction * (v - t0) > 0 and direction * (t1 - v) > 0
+
+    eval_times: list[float] = []
+    if t_eval is not None:
+        arr = t_eval.detach().cpu().double().numpy() if isinstance(t_eval, Tensor) else np.asarray(t_eval, float)
+        arr = arr.reshape(-1)
+        if arr.size == 0 or not np.isfinite(arr).all():
+            raise ValueError("t_eval must be a non-empty sequence of finite times")
+        if np.any(direction * np.diff(arr) < 0):
+            raise ValueError("t_eval must be monotone in the direction of integration (t0 towards t1)")
+        if np.any(direction * (arr - t0) < 0) or np.any(direction * (t1 - arr) < 0):
+            raise ValueError(f"t_eval must lie within [t0, t1] = [{t0}, {t1}]")
+        eval_times = [float(v) for v in arr]
+    stops = sorted({v for v in (*step_ts, *eval_times) if inside(v)} | {t1}, key=lambda v: direction * v)
+    return stops, eval_times
+
+
 def solve_adaptive(
     sde: SemilinearSDE,
     x0: Tensor,
@@ -812,22 +838,7 @@ def solve_adaptive(
     direction = 1.0 if t1 > t0 else -1.0
     ctl = controller
 
-    # forced stops: the controller's step_ts inside (t0, t1), t_eval, and t1
-    def inside(v: float) -> bool:
-        return direction * (v - t0) > 0 and direction * (t1 - v) > 0
-
-    eval_times: list[float] = []
-    if t_eval is not None:
-        arr = t_eval.detach().cpu().double().numpy() if isinstance(t_eval, Tensor) else np.asarray(t_eval, float)
-        arr = arr.reshape(-1)
-        if arr.size == 0 or not np.isfinite(arr).all():
-            raise ValueError("t_eval must be a non-empty sequence of finite times")
-        if np.any(direction * np.diff(arr) < 0):
-            raise ValueError("t_eval must be monotone in the direction of integration (t0 towards t1)")
-        if np.any(direction * (arr - t0) < 0) or np.any(direction * (t1 - arr) < 0):
-            raise ValueError(f"t_eval must lie within [t0, t1] = [{t0}, {t1}]")
-        eval_times = [float(v) for v in arr]
-    stops = sorted({v for v in (*ctl.step_ts, *eval_times) if inside(v)} | {t1}, key=lambda v: direction * v)
+    stops, eval_times = forced_stops(t0, t1, ctl.step_ts, t_eval)
     eval_set = set(eval_times)
 
     ctx = _Context(sde, x0, int(subdivisions))

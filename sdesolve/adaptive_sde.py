@@ -48,6 +48,7 @@ from sdesolve.adaptive import (
     _check_span,
     _check_state,
     _positive_finite,
+    forced_stops,
     get_pair,
 )
 from sdesolve.brownian import BrownianBridgePath, UserPath
@@ -179,21 +180,7 @@ def solve_adaptive_sde(
     direction = 1.0 if t1 > t0 else -1.0
     k = float(pair.error_order if sde.is_ode else pair.noise_error_order)
 
-    def inside(v: float) -> bool:
-        return direction * (v - t0) > 0 and direction * (t1 - v) > 0
-
-    eval_times: list[float] = []
-    if t_eval is not None:
-        arr = t_eval.detach().cpu().double().numpy() if isinstance(t_eval, Tensor) else np.asarray(t_eval, float)
-        arr = arr.reshape(-1)
-        if arr.size == 0 or not np.isfinite(arr).all():
-            raise ValueError("t_eval must be a non-empty sequence of finite times")
-        if np.any(direction * np.diff(arr) < 0):
-            raise ValueError("t_eval must be monotone in the direction of integration (t0 towards t1)")
-        if np.any(direction * (arr - t0) < 0) or np.any(direction * (t1 - arr) < 0):
-            raise ValueError(f"t_eval must lie within [t0, t1] = [{t0}, {t1}]")
-        eval_times = [float(v) for v in arr]
-    stops = sorted({v for v in (*ctl.step_ts, *eval_times) if inside(v)} | {t1}, key=lambda v: direction * v)
+    stops, eval_times = forced_stops(t0, t1, ctl.step_ts, t_eval)
     stop_arr = np.array(stops, dtype=np.float64)
     eval_of_stop = [[j for j, v in enumerate(eval_times) if v == s] for s in stops]
 
