@@ -146,11 +146,20 @@ def _clamped_tree_sampler(kd, x: Tensor, sigmas: Tensor) -> Callable[[Tensor, Te
     return sample
 
 
-def _kdiffusion(kd, name: str, two_nfe: bool, stochastic: bool, step_noise: bool = False) -> Method:
+#: the σ grids the lab gives k-diffusion: its usual Karras ρ = 7 grid (``get_sigmas_karras``, our ``edm``) and, for
+#: the multistep samplers, the exponential one (``get_sigmas_exponential``, our ``logsnr``: uniform in log σ), on
+#: which they are stronger at low NFE (docs/benchmarks.md, "SA-Solver"): the who-wins tables face both
+KD_GRIDS = {"edm": "", "logsnr": "@logsnr"}
+
+
+def _kdiffusion(kd, name: str, two_nfe: bool, stochastic: bool, step_noise: bool = False, grid: str = "edm") -> Method:
     """``step_noise``: draw each step's normalised Brownian increment with ``randn`` instead of k-diffusion's default
     ``BrownianTreeNoiseSampler`` — the same law for samplers that query each step's interval once (``dpmpp_2m_sde``,
     ``dpmpp_3m_sde``), and an order of magnitude faster at 10⁵ samples. ``dpmpp_sde`` queries overlapping intervals
-    and keeps the tree."""
+    and keeps the tree. ``grid``: ``edm`` (Karras ρ = 7, the row ``k-diffusion:NAME``) or ``logsnr`` (exponential σ,
+    the row ``k-diffusion:NAME@logsnr``)."""
+    if grid not in KD_GRIDS:
+        raise ValueError(f"grid must be one of {tuple(KD_GRIDS)}, got {grid!r}")
     fn = getattr(kd, f"sample_{name}")
 
     def run(pb: LabProblem, x_T: Tensor, budget: int, seed: int, bm=None):
@@ -158,7 +167,7 @@ def _kdiffusion(kd, name: str, two_nfe: bool, stochastic: bool, step_noise: bool
         ad = pb.adapter(model)
         proc = pb.process
         n = max(1, (budget + 1) // 2) if two_nfe else max(1, budget)
-        times = sdesolve.registry().get("grid", "edm")(proc, max(n - 1, 1), t_min=pb.t_end)
+        times = sdesolve.registry().get("grid", grid)(proc, max(n - 1, 1), t_min=pb.t_end)
         sigmas = torch.cat([proc.edm_sigma(times), torch.zeros(1, dtype=F64)]).to(x_T.dtype)
 
         def denoiser(y: Tensor, sigma: Tensor) -> Tensor:
@@ -176,7 +185,7 @@ def _kdiffusion(kd, name: str, two_nfe: bool, stochastic: bool, step_noise: bool
         y = fn(denoiser, x, sigmas, disable=True, **extra)
         return y, model.nfe
 
-    return Method(f"k-diffusion:{name}", "k-diffusion", stochastic, run)
+    return Method(f"k-diffusion:{name}{KD_GRIDS[grid]}", "k-diffusion", stochastic, run)
 
 
 # --- diffusers ----------------------------------------------------------------------------------------------------
@@ -225,6 +234,9 @@ def peer_methods(libraries: tuple[str, ...] | None = None) -> list[Method]:
             _kdiffusion(kd, "dpmpp_sde", True, True),
             _kdiffusion(kd, "dpmpp_2m_sde", False, True, step_noise=True),
             _kdiffusion(kd, "dpmpp_3m_sde", False, True, step_noise=True),
+            _kdiffusion(kd, "dpmpp_2m", False, False, grid="logsnr"),
+            _kdiffusion(kd, "dpmpp_2m_sde", False, True, step_noise=True, grid="logsnr"),
+            _kdiffusion(kd, "dpmpp_3m_sde", False, True, step_noise=True, grid="logsnr"),
         ]
     if "diffusers" in wanted and importlib.util.find_spec("diffusers") is not None:
         out += [

@@ -257,3 +257,42 @@ def test_reference_rows_are_shown_by_default_from_the_cli() -> None:
     assert [m.name for m in select_peers(CompareConfig(references=True, peer_names=["torchsde:srk"]))] == [
         "torchsde:srk"
     ]
+
+
+def test_kdiffusion_multistep_peers_also_run_on_the_logsnr_grid() -> None:
+    """The who-wins tables face k-diffusion's multistep samplers on both grids: Karras ρ = 7 and exponential σ
+    (uniform in log σ, our ``logsnr``), where they are stronger at low NFE."""
+    import torch
+    from sdesolve_lab.methods import _kdiffusion, load_kdiffusion_sampling, peer_methods
+    from sdesolve_lab.problem import make_problem
+
+    kd = load_kdiffusion_sampling()
+    if kd is None:
+        pytest.skip("k-diffusion is not installed")
+    names = {m.name for m in peer_methods(("k-diffusion",))}
+    assert {
+        "k-diffusion:dpmpp_2m@logsnr",
+        "k-diffusion:dpmpp_2m_sde@logsnr",
+        "k-diffusion:dpmpp_3m_sde@logsnr",
+    } <= names
+    seen = []
+    wrapped = kd.sample_dpmpp_2m
+
+    class Spy:
+        def __getattr__(self, attr):
+            return getattr(kd, attr)
+
+        def sample_dpmpp_2m(self, model, x, sigmas, **kw):
+            seen.append(sigmas)
+            return wrapped(model, x, sigmas, **kw)
+
+    pb = make_problem("gmm", 16, seed=0)
+    x_T = pb.prior(8, 0, torch.float64, "cpu")
+    for grid in ("edm", "logsnr"):
+        x, nfe = _kdiffusion(Spy(), "dpmpp_2m", False, False, grid=grid).run(pb, x_T, 10, 10)
+        assert torch.isfinite(x).all() and nfe == 10
+    karras, exponential = (s[:-1].log().diff() for s in seen)  # the last σ is 0
+    assert torch.allclose(exponential, exponential[0].expand_as(exponential), rtol=1e-9)  # uniform in log σ
+    assert not torch.allclose(karras, karras[0].expand_as(karras), rtol=1e-3)
+    with pytest.raises(ValueError, match="grid must be one of"):
+        _kdiffusion(kd, "dpmpp_2m", False, False, grid="karras")
