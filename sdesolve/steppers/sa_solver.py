@@ -4,7 +4,7 @@ An exponential Adams method integrates ``N`` exactly against the integrating fac
 interpolating polynomial, ``x' = (Φ(t)/Φ(t')) x + ∫_t^{t'} (Φ(u)/Φ(t')) b(u) N(u) du + η``, with ``η`` the step's
 exact noise integral. In the solver time ``t`` (``h = t' - t``), with the moments of the step's weight
 ``M_m = ∫_t^{t'} (Φ(u)/Φ(t')) b(u) ((u - t)/h)^m du`` (``M_0 = phi1``, ``M_1 = phi2/h``, ``M_2 = phi3/h²``,
-``M_3`` by :func:`sdesolve.steppers.unipc.weight_moments`) and nodes ``r = (t_j - t)/h``:
+``M_3`` by :func:`~sdesolve.steppers.unipc.weight_moments`; all from ``scaled_moments``) and nodes ``r = (t_j - t)/h``:
 
 * the **predictor** of order ``p`` (stochastic Adams–Bashforth) weighs ``N_k, N_{k-1}, …, N_{k-p+1}`` (``r = 0,
   r_1, …``) by the ``w`` with ``Σ_j w_j r_j^m = M_m``, ``m = 0 … p-1`` (the Lagrange polynomial integrated exactly);
@@ -30,7 +30,7 @@ from torch import Tensor
 from sdesolve.coefficients import GridCoefficients
 from sdesolve.hookspecs import hookimpl
 from sdesolve.steppers.base import SolveContext, Stepper
-from sdesolve.steppers.unipc import weight_moments
+from sdesolve.steppers.unipc import node_offsets, scaled_moments
 
 __all__ = ["SASolver"]
 
@@ -114,20 +114,8 @@ class SASolver(Stepper):
         if self.lower_order_final:
             p = np.minimum(p, n - k)
             c = np.minimum(c, n - k + 1)
-        h = np.asarray(coef.h)
-        top = int(max(p.max(), c.max()))
-        moments = np.zeros((MAX_ORDER, n))
-        moments[0] = coef.phi1
-        if top >= 2:
-            moments[1] = coef.phi2 / h
-        if top >= 3:
-            moments[2] = coef.phi3 / h**2
-        if top >= 4:
-            moments[3] = weight_moments(coef, (3,))[0]
-        t = coef.ts.numpy()
-        r = np.zeros((n, MAX_ORDER))  # r_i = (t_{k-i} - t_k)/h_k, i = 0 … 3
-        for i in range(1, min(MAX_ORDER, n)):  # a grid shorter than that has no t_{k-i}
-            r[i:, i] = (t[: n - i] - t[i:n]) / h[i:]
+        moments = scaled_moments(coef, int(max(p.max(), c.max())))
+        r = node_offsets(coef, MAX_ORDER - 1)  # r_i = (t_{k-i} - t_k)/h_k, i = 0 … 3
         predictor = np.zeros((n, MAX_ORDER))
         corrector = np.zeros((n, MAX_ORDER))
         for q in range(1, MAX_ORDER + 1):
@@ -139,7 +127,7 @@ class SASolver(Stepper):
                 nodes = np.concatenate([np.ones((steps.size, 1)), r[steps, : q - 1]], axis=1)
                 corrector[steps, :q] = _lagrange_weights(nodes, moments[:q, steps].T)
         if self.variant == "bh1":  # the order-2 weights on the newer difference are B(h)/2 (an O(h³) change)
-            half_b = h * np.asarray(coef.b1) / 2
+            half_b = np.asarray(coef.h) * np.asarray(coef.b1) / 2
             two = p == 2
             slope = half_b[two] / r[two, 1]  # weight of N_{k-1} - N_k
             predictor[two, 0] = moments[0, two] - slope

@@ -33,7 +33,7 @@ from sdesolve.hookspecs import hookimpl
 from sdesolve.quadrature import gauss_legendre
 from sdesolve.steppers.base import SolveContext, Stepper
 
-__all__ = ["UniPC", "weight_moments"]
+__all__ = ["UniPC", "node_offsets", "scaled_moments", "weight_moments"]
 
 _GL_POINTS = 8
 _CHUNK_ELEMENTS = 1 << 18  # float64 numbers per quadrature intermediate (2 MiB)
@@ -81,6 +81,31 @@ def weight_moments(coef: GridCoefficients, powers: tuple[int, ...]) -> np.ndarra
         for row, m in enumerate(powers):
             view[row, start:stop] = (density * scaled**m * w).sum((-1, -2)) * width
     return out
+
+
+def scaled_moments(coef: GridCoefficients, rows: int) -> np.ndarray:
+    """``(4, n)`` float64 with rows ``M_0 = phi1``, ``M_1 = phi2/h``, ``M_2 = phi3/h²`` and ``M_3``
+    (:func:`weight_moments`): the first ``rows`` filled, the rest zero (only the moments a plan needs are computed)."""
+    h = np.asarray(coef.h)
+    out = np.zeros((4, coef.n))
+    out[0] = coef.phi1
+    if rows >= 2:
+        out[1] = coef.phi2 / h
+    if rows >= 3:
+        out[2] = coef.phi3 / h**2
+    if rows >= 4:
+        out[3] = weight_moments(coef, (3,))[0]
+    return out
+
+
+def node_offsets(coef: GridCoefficients, count: int) -> np.ndarray:
+    """``(n, count + 1)`` float64: column ``i`` is ``r_i = (t_{k-i} - t_k)/h_k`` at step ``k`` (zero where step ``k``
+    has no ``t_{k-i}``; column 0 is ``r_0 = 0``)."""
+    n, h, t = coef.n, np.asarray(coef.h), coef.ts.numpy()
+    r = np.zeros((n, count + 1))
+    for i in range(1, min(count + 1, n)):
+        r[i:, i] = (t[: n - i] - t[i:n]) / h[i:]
+    return r
 
 
 class _Plan(NamedTuple):
@@ -161,20 +186,10 @@ class UniPC(Stepper):
         if self.lower_order_final:
             order = np.minimum(order, n - k)
         h = np.asarray(coef.h)
-        moments = np.zeros((4, n))
-        moments[0] = coef.phi1
-        if order.max() > 1:
-            moments[1] = coef.phi2 / h
         top = int(order.max()) if self.corrector else int(order.max()) - 1
-        if top >= 2:
-            moments[2] = coef.phi3 / h**2
-        if top >= 3:
-            moments[3] = weight_moments(coef, (3,))[0]
+        moments = scaled_moments(coef, top + 1 if order.max() > 1 else 1)
         B = h * np.asarray(coef.b1) if self.variant == "bh1" else moments[0]
-        t = coef.ts.numpy()
-        r = np.zeros((n, 2))  # r_i = (t_{k-i} - t_k)/h_k, i = 1, 2
-        for i in (1, 2):
-            r[i:, i - 1] = (t[: n - i] - t[i:n]) / h[i:]
+        r = node_offsets(coef, 2)[:, 1:]  # r_i = (t_{k-i} - t_k)/h_k, i = 1, 2
         predictor = np.zeros((n, 2))
         corrector = np.zeros((n, 3))
         two = order == 2
