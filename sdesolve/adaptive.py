@@ -36,6 +36,7 @@ the tables is dominated by per-call overhead, not by the cell count). For a
 
 from __future__ import annotations
 
+import inspect
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -69,6 +70,7 @@ __all__ = [
     "adaptive_pair",
     "declared_pair",
     "get_pair",
+    "instance_pair_options",
     "solve_adaptive",
 ]
 
@@ -591,12 +593,78 @@ def declared_pair(stepper: Any) -> Callable[..., EmbeddedPair] | None:
     return factory
 
 
+_MISSING = object()
+
+
+def _pair_keywords(factory: Callable[..., EmbeddedPair]) -> set[str] | None:
+    """The keyword arguments ``factory`` takes (``None``: any, or its signature cannot be read)."""
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return None
+    return {p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return a is b or bool(a == b)
+    except Exception:  # e.g. an ambiguous tensor comparison: treat as different
+        return False
+
+
+def instance_pair_options(stepper: Any, factory: Callable[..., EmbeddedPair]) -> dict[str, Any]:
+    """The options a configured stepper instance passes to its embedded pair ``factory``.
+
+    A stepper may say so itself with a method ``pair_options()`` returning the keyword arguments of its pair.
+    Otherwise every keyword option of its constructor (:meth:`~sdesolve.steppers.base.Stepper.options`) is read
+    from the instance's attribute of the same name (``ExponentialRK2(r=0.5).r``) and passed on when ``factory``
+    takes it, whatever its value (the pair's default may differ from the stepper's: ``exponential_rk2``'s pair
+    defaults to ``r = 1``). An option the pair does not take is dropped only at the constructor's default (where
+    the instance is the stepper by name); at any other value, or when the attribute cannot be read, a
+    ``ValueError`` names it: an instance's options are never silently ignored by adaptive steps.
+    """
+    label = getattr(stepper, "name", type(stepper).__name__)
+    own = getattr(stepper, "pair_options", None)
+    if own is not None:
+        if not callable(own):
+            raise TypeError(f"stepper {label!r}: pair_options must be a method returning a dict")
+        carried = own()
+        if not isinstance(carried, dict):
+            raise TypeError(f"stepper {label!r}: pair_options() returned {type(carried).__name__}, not a dict")
+        return dict(carried)
+    pair_name = getattr(factory, "__name__", repr(factory))
+    takes = _pair_keywords(factory)
+    carried = {}
+    for name, default in type(stepper).options().items():
+        value = getattr(stepper, name, _MISSING)
+        if value is _MISSING:
+            raise ValueError(
+                f"stepper instance {label!r}: its option {name!r} cannot be read (no attribute {name!r}), so adaptive "
+                f"steps (rtol/atol) cannot pass it to the embedded pair {pair_name}; pass the stepper by name or "
+                f"class with {name}=..., or give the stepper a pair_options() method"
+            )
+        if takes is None or name in takes:
+            carried[name] = value
+        elif not _equal(value, default):
+            raise ValueError(
+                f"stepper instance {label!r} has option {name}={value!r}, which its embedded pair {pair_name} does "
+                f"not take, so adaptive steps (rtol/atol) cannot honour it; use {name}={default!r} (the default) or "
+                "a fixed grid (no rtol/atol)"
+            )
+    return carried
+
+
 def adaptive_pair(method: Any, **options: Any) -> EmbeddedPair:
     """The :class:`EmbeddedPair` behind ``method`` for an adaptive solve.
 
     ``method``: an :class:`EmbeddedPair`; a name in :data:`PAIRS` (``bosh3``, ``heun``, ``exponential_rk2``); or a
     registered stepper (name, class or instance) declaring ``embedded_pair`` (:func:`declared_pair`). ``options``
-    go to the pair (``exponential_rk2``: ``r``). A stepper without an estimate is refused, naming those that have one.
+    go to the pair (``exponential_rk2``: ``r``). A stepper instance's own options go to its pair
+    (:func:`instance_pair_options`: ``ExponentialRK2(r=0.5)`` gives the pair with ``r = 0.5``, where the name
+    ``"exponential_rk2"`` gives the pair's default ``r = 1``); one the pair cannot honour is refused. A stepper
+    without an estimate is refused, naming those that have one.
     """
     from sdesolve.plugins import registry
     from sdesolve.steppers.base import Stepper
@@ -616,8 +684,10 @@ def adaptive_pair(method: Any, **options: Any) -> EmbeddedPair:
     elif isinstance(method, Stepper) or (isinstance(method, type) and issubclass(method, Stepper)):
         label = method.name
         factory = declared_pair(method)
-        if isinstance(method, Stepper) and factory is not None and options:
-            raise TypeError("stepper options cannot be combined with a stepper instance; configure the instance")
+        if isinstance(method, Stepper) and factory is not None:
+            if options:
+                raise TypeError("stepper options cannot be combined with a stepper instance; configure the instance")
+            options = instance_pair_options(method, factory)
     else:
         raise TypeError(
             f"method must be a stepper or pair name, a stepper class or instance, or an EmbeddedPair, got "

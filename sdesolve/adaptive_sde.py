@@ -167,8 +167,10 @@ def solve_adaptive_sde(
         )
     pair = get_pair(method)
     if not pair.batched:
+        r = getattr(pair, "r", None)
+        which = f"{pair.name!r}" if r is None else f"{pair.name!r} with option r={r!r}"
         raise ValueError(
-            f"the adaptive pair {pair.name!r} has no per-sample form (attempt_batch), needed for SDEs and per-sample "
+            f"the adaptive pair {which} has no per-sample form (attempt_batch), needed for SDEs and per-sample "
             "steps; use 'exponential_rk2' (r = 1) or 'heun'"
         )
     if not sde.is_ode and not pair.supports_noise:

@@ -27,8 +27,8 @@ class ExponentialRK2(TwoStageExponential):
 
     A :class:`~sdesolve.steppers.two_stage.TwoStageExponential`: the stage at the fixed fraction ``r``, weighted
     by the linear interpolation of ``N`` (``w₀ = phi1 - phi2/(r h)``, ``w_m = phi2/(r h)``). Adaptive steps
-    (``rtol``/``atol``): :class:`~sdesolve.adaptive.ExponentialRK2Pair` (exponential Euler embedded; its ``r``
-    defaults to 1, ETD2RK).
+    (``rtol``/``atol``): :class:`~sdesolve.adaptive.ExponentialRK2Pair` (exponential Euler embedded; by name its
+    ``r`` defaults to 1, ETD2RK; an instance passes its own ``r``, :func:`~sdesolve.adaptive.instance_pair_options`).
     """
 
     name = "exponential_rk2"

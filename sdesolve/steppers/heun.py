@@ -16,7 +16,8 @@ class Heun(ExplicitRungeKutta):
     Order 2 on ODEs; for additive noise (where Itô and Stratonovich agree) strong order 1, weak order 1.
     2 NFE per step. Declared as data: :data:`sdesolve.tableau.HEUN` (``c = (0, 1)``, ``A₂₁ = 1``,
     ``b = (1/2, 1/2)``), the same weights carrying ``g ΔW``. Adaptive steps (``rtol``/``atol``):
-    :class:`~sdesolve.adaptive.HeunEulerPair` (Euler / Euler–Maruyama embedded).
+    :class:`~sdesolve.adaptive.HeunEulerPair` (Euler / Euler–Maruyama embedded; no options, so ``Heun()`` and
+    ``"heun"`` give the same pair).
     """
 
     name = "heun"
