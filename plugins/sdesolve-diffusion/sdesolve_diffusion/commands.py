@@ -14,7 +14,7 @@ import torch
 
 from sdesolve.dtypes import DTYPES
 
-__all__ = ["HELP", "configure_sample", "run_sample"]
+__all__ = ["DEFAULT_STEPS", "HELP", "configure_sample", "default_steps", "run_sample"]
 
 HELP = "sample a model into checksummed shards (resumable; torchrun for processes)"
 
@@ -64,7 +64,8 @@ def configure_sample(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--steps",
         type=int,
-        help="sampler steps; NFE = steps x the sampler's NFE per step (default: 50, or the steps of a --grid file)",
+        help="sampler steps; NFE = steps x the sampler's NFE per step (default: 50; 1 for an adaptive sampler, "
+        "whose steps are forced stops; or the steps of a --grid file)",
     )
     p.add_argument(
         "--grid",
@@ -86,17 +87,34 @@ def configure_sample(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+DEFAULT_STEPS = 50
+"""``--steps`` when not given, for a sampler with a step count (an adaptive sampler gets 1)."""
+
+
+def default_steps(sampler: str) -> int:
+    """``--steps`` when not given: 1 for an adaptive sampler (its grid times are forced stops, so the end points
+    alone give the fully adaptive solve; 50 would force 50 stops and waste evaluations), else
+    :data:`DEFAULT_STEPS`. An unknown sampler gets the latter; it is refused by name later, with the other names."""
+    import sdesolve
+
+    try:
+        obj = sdesolve.registry().get("sampler", sampler)
+    except (KeyError, TypeError):
+        return DEFAULT_STEPS
+    return 1 if getattr(obj, "adaptive", False) is True else DEFAULT_STEPS
+
+
 def _grid_option(args: argparse.Namespace, options: dict[str, Any]) -> int:
     """Put ``--grid`` into the sampler options (a name as given; a JSON file as its list of times, checked against
-    ``--process`` and ``--steps``) and return the step count."""
+    ``--process`` and ``--steps``) and return the step count (:func:`default_steps` when ``--steps`` is not given)."""
     steps = args.steps
     if args.grid is None:
-        return 50 if steps is None else steps
+        return default_steps(args.sampler) if steps is None else steps
     if "grid" in options:
         raise ValueError("--grid and --option grid both name a grid; give one")
     if not (args.grid.endswith(".json") or os.path.isfile(args.grid)):
         options["grid"] = args.grid  # a registered name, resolved with the other names before anything runs
-        return 50 if steps is None else steps
+        return default_steps(args.sampler) if steps is None else steps
     from sdesolve_diffusion.grid_search import load_grid
 
     times = load_grid(args.grid, process=args.process)
