@@ -24,7 +24,7 @@ import platform
 import time
 
 import torch
-from sdesolve_lab.methods import _diffusers, _kdiffusion
+from sdesolve_lab.methods import _diffusers, kdiffusion_method, our_method
 from sdesolve_lab.metrics import SlicedW1, strong_error
 from sdesolve_lab.peers import load_kdiffusion_sampling
 from sdesolve_lab.problem import make_problem
@@ -51,29 +51,14 @@ ODE_OURS = [
     ("dpm_solver_pp_3m", {"clock": "log_snr", **KD}),
     ("dpm_solver_pp_3m", {"clock": "time", **EXACT}),
 ]
-PEERS = (("dpmpp_sde", True), ("dpmpp_2m_sde", False), ("dpmpp_3m_sde", False))
-MORE_PEERS = (("euler_ancestral", False), ("dpm_2_ancestral", True))  # with --problem: every k-diffusion SDE sampler
+PEERS = ("dpmpp_sde", "dpmpp_2m_sde", "dpmpp_3m_sde")
+MORE_PEERS = ("euler_ancestral", "dpm_2_ancestral")  # with --problem: every k-diffusion SDE sampler
 
 
 def _ours(sampler: str, options: dict):
-    nfe_per_step = sdesolve.registry().items["sampler"][sampler].nfe_per_step
-
-    def run(pb, x_T, budget, seed):
-        model = pb.model()
-        x = sdesolve.sample(
-            model,
-            x_T,
-            sampler,
-            steps=max(1, (budget - 1) // nfe_per_step),
-            process=pb.process,
-            denoise=True,
-            grid_options={"t_min": pb.t_end},
-            generator=torch.Generator().manual_seed(seed),
-            **options,
-        )
-        return x, model.nfe
-
-    return run
+    """``run(pb, x_T, budget, seed)``: the lab's runner of ``sampler`` with ``options``
+    (:func:`sdesolve_lab.methods.our_method`)."""
+    return our_method(sampler, **options).run
 
 
 def _is_default(sampler: str, options: dict) -> bool:
@@ -105,7 +90,7 @@ def ode_table(nfes: list[int], paths: int) -> None:
     methods = {f"sdesolve:{_label(*spec)}": _ours(*spec) for spec in ODE_OURS}
     kd = load_kdiffusion_sampling()
     if kd is not None:
-        methods["k-diffusion:dpmpp_2m"] = _kdiffusion(kd, "dpmpp_2m", False, False).run
+        methods["k-diffusion:dpmpp_2m"] = kdiffusion_method("dpmpp_2m").run
     for cls in ("DPMSolverMultistepScheduler", "UniPCMultistepScheduler"):
         methods[f"diffusers:{cls.removesuffix('Scheduler')}"] = _diffusers(cls, False).run
     print(f"{pb.description}; RMS distance to the exact flow, {paths} paths")
@@ -196,8 +181,8 @@ def main() -> None:
     if kd is not None:
         peers = PEERS + (MORE_PEERS if args.problem != "gmm" else ())
         methods |= {
-            f"k-diffusion:{name}": _kdiffusion(kd, name, two, True, step_noise=args.step_noise and "m_sde" in name).run
-            for name, two in peers
+            f"k-diffusion:{name}": kdiffusion_method(name, step_noise=args.step_noise and "m_sde" in name).run
+            for name in peers
         }
     if args.only:
         methods = {k: v for k, v in methods.items() if any(o in k for o in args.only)}

@@ -22,12 +22,11 @@ import platform
 import time
 
 import torch
-from sdesolve_lab.methods import _kdiffusion
+from sdesolve_lab.methods import kdiffusion_method, our_method
 from sdesolve_lab.metrics import SlicedW1
 from sdesolve_lab.peers import load_kdiffusion_sampling
 from sdesolve_lab.problem import make_problem
 
-import sdesolve
 from sdesolve.dtypes import F64
 
 DEFAULTS = [("sa_solver", {}), ("sa_solver", {"grid": "edm"}), ("dpm_solver_pp_3m_sde", {})]  # the recipes as shipped
@@ -45,13 +44,7 @@ CONFIGS = [  # (sampler, options): exploratory rows
     ("sa_solver", {"predictor_order": 3, "corrector_order": 0}),
     ("sa_solver", {"predictor_order": 3, "corrector_order": 3, "eta": 0.7}),
 ]
-KD_PEERS = (
-    ("dpmpp_sde", True),
-    ("dpmpp_2m_sde", False),
-    ("dpmpp_3m_sde", False),
-    ("euler_ancestral", False),
-    ("dpm_2_ancestral", True),
-)
+KD_PEERS = ("dpmpp_sde", "dpmpp_2m_sde", "dpmpp_3m_sde", "euler_ancestral", "dpm_2_ancestral")
 # diffusers' SASolverScheduler: its defaults (orders 2/2, τ = 1 only for timesteps 200-800), and τ = 1 throughout with
 # the paper's unconditional orders 3/3 on diffusers' Karras noise levels
 DIFFUSERS = {
@@ -63,51 +56,6 @@ DIFFUSERS = {
         "use_karras_sigmas": True,
     },
 }
-
-
-def _ours(sampler: str, options: dict):
-    nfe_per_step = sdesolve.registry().items["sampler"][sampler].nfe_per_step
-
-    def run(pb, x_T, budget, seed):
-        model = pb.model()
-        x = sdesolve.sample(
-            model,
-            x_T,
-            sampler,
-            steps=max(1, (budget - 1) // nfe_per_step),
-            process=pb.process,
-            denoise=True,
-            grid_options={"t_min": pb.t_end},
-            generator=torch.Generator().manual_seed(seed),
-            **options,
-        )
-        return x, model.nfe
-
-    return run
-
-
-def _kdiffusion_on(kd, name: str, grid: str):
-    """k-diffusion's ``sample_<name>`` on our ``grid`` (the lab runs it on ``edm``, k-diffusion's Karras default; on
-    ``logsnr`` it is k-diffusion's ``get_sigmas_exponential``), randn step noise, 1 NFE per step, last step to σ = 0."""
-    fn = getattr(kd, f"sample_{name}")
-
-    def run(pb, x_T, budget, seed):
-        model = pb.model()
-        ad = pb.adapter(model)
-        proc = pb.process
-        times = sdesolve.registry().get("grid", grid)(proc, max(budget - 1, 1), t_min=pb.t_end)
-        sigmas = torch.cat([proc.edm_sigma(times), torch.zeros(1, dtype=F64)]).to(x_T.dtype)
-
-        def denoiser(y, sigma):
-            t = proc.t_from_edm_sigma(sigma.to(F64))
-            return ad.data(t, proc.alpha(t).to(y.dtype)[:, None] * y)
-
-        torch.manual_seed(seed)
-        x = x_T / float(proc.alpha(times[0]))
-        y = fn(denoiser, x, sigmas, disable=True, noise_sampler=kd.default_noise_sampler(x))
-        return y, model.nfe
-
-    return run
 
 
 def _diffusers_sa_solver(config: dict):
@@ -150,15 +98,11 @@ def main() -> None:
     pb = make_problem(args.problem, args.dim)
     metric = SlicedW1(pb.target, args.n, seed=0) if pb.metric_factory is None else pb.metric_factory(pb, args.n, 0)
     specs = DEFAULTS + (CONFIGS if args.configs else [])
-    methods = {f"sdesolve:{_label(*spec)}": _ours(*spec) for spec in specs}
-    kd = load_kdiffusion_sampling()
-    if kd is not None:
+    methods = {f"sdesolve:{_label(sampler, options)}": our_method(sampler, **options).run for sampler, options in specs}
+    if load_kdiffusion_sampling() is not None:
+        methods |= {f"k-diffusion:{name}": kdiffusion_method(name, step_noise="m_sde" in name).run for name in KD_PEERS}
         methods |= {
-            f"k-diffusion:{name}": _kdiffusion(kd, name, two, True, step_noise="m_sde" in name).run
-            for name, two in KD_PEERS
-        }
-        methods |= {
-            f"k-diffusion:{name} (logsnr grid)": _kdiffusion_on(kd, name, "logsnr")
+            f"k-diffusion:{name} (logsnr grid)": kdiffusion_method(name, grid="logsnr", step_noise=True).run
             for name in ("dpmpp_2m_sde", "dpmpp_3m_sde")
         }
     methods |= {name: _diffusers_sa_solver(config) for name, config in DIFFUSERS.items()}

@@ -10,12 +10,10 @@ the distribution error. docs/samplers/unipc.md ("Order 2, the default") quotes t
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import Any
 
-import torch
 from sdesolve_lab import compare, methods
-
-import sdesolve
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "order=2 (default)": {},
@@ -26,26 +24,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def unipc_variants(names: list[str] | None = None) -> list[methods.Method]:
-    out = []
-    for label, options in VARIANTS.items():
-
-        def run(pb, x_T, budget, seed, bm=None, _options=options):
-            model = pb.model()
-            x = sdesolve.sample(
-                model,
-                x_T,
-                "unipc",
-                steps=budget - 1,
-                process=pb.process,
-                denoise=True,
-                grid_options={"t_min": pb.t_end},
-                generator=torch.Generator().manual_seed(seed),
-                **_options,
-            )
-            return x, model.nfe
-
-        out.append(methods.Method(f"unipc {label}", "sdesolve", False, run))
-    return out
+    return [
+        replace(methods.our_method("unipc", **options), name=f"unipc {label}") for label, options in VARIANTS.items()
+    ]
 
 
 def main() -> None:

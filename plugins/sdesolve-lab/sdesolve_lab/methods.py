@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from sdesolve_diffusion.samplers.base import time_per_sample
@@ -21,7 +22,16 @@ from sdesolve.reference import brownian_interval, sdeint_reference
 from sdesolve_lab.peers import load_kdiffusion_sampling
 from sdesolve_lab.problem import LabProblem
 
-__all__ = ["PEER_LIBRARIES", "Method", "budget_tolerance", "our_methods", "peer_methods"]
+__all__ = [
+    "KD_SAMPLERS",
+    "PEER_LIBRARIES",
+    "Method",
+    "budget_tolerance",
+    "kdiffusion_method",
+    "our_method",
+    "our_methods",
+    "peer_methods",
+]
 
 
 @dataclass(frozen=True)
@@ -45,38 +55,58 @@ def budget_tolerance(budget: int) -> float:
     return _BUDGET_TOLERANCE.get(budget, 10.0 ** (-min(8, max(1, round(budget / 25)))))
 
 
+def _label(name: str, options: dict[str, Any]) -> str:
+    return " ".join([name, *(f"{k}={v}" for k, v in options.items())])
+
+
+def our_method(name: str, **options: Any) -> Method:
+    """The registered sampler ``name`` run the lab's way, with extra sampler ``options``.
+
+    ``run(problem, x_T, budget, seed, bm=None)``: ``sdesolve.sample`` from ``x_T`` with the problem's process, the
+    grid ending at the problem's ``t_end`` (``grid_options={"t_min": pb.t_end}``), ``denoise=True`` and a generator
+    seeded with ``seed``; ``max(1, (budget - 1) // nfe_per_step)`` steps, or, for an adaptive sampler, one step at
+    the budget's tolerance (:func:`budget_tolerance`, unless ``options`` give ``rtol``/``atol``); driven by ``bm``
+    when given. The row is ``sdesolve:NAME`` followed by the options as ``key=value``.
+    """
+    reg = sdesolve.registry().items["sampler"]
+    if name not in reg:
+        raise ValueError(f"unknown sampler {name!r}; registered: {', '.join(sorted(reg))}")
+    smp = reg[name]
+    adaptive = getattr(smp, "adaptive", False)
+    per_step = int(smp.nfe_per_step)
+
+    def run(pb: LabProblem, x_T: Tensor, budget: int, seed: int, bm=None) -> tuple[Tensor, int]:
+        model = pb.model()
+        opts = {"bm": bm} if bm is not None else {}
+        if adaptive:  # a tolerance, not a step count: the NFE is what it spends
+            tol = budget_tolerance(budget)
+            steps, opts = 1, {"rtol": tol, "atol": tol}
+        else:
+            steps = max(1, (budget - 1) // per_step)
+        x = sdesolve.sample(
+            model,
+            x_T,
+            name,
+            steps=steps,
+            process=pb.process,
+            denoise=True,
+            grid_options={"t_min": pb.t_end},
+            generator=torch.Generator().manual_seed(seed),
+            **(opts | options),
+        )
+        return x, model.nfe
+
+    return Method(f"sdesolve:{_label(name, options)}", "sdesolve", smp.stochastic, run, path=hasattr(smp, "stepper"))
+
+
 def our_methods(names: list[str] | None = None) -> list[Method]:
+    """:func:`our_method` for every registered sampler (or ``names``), with the samplers' default options."""
     reg = sdesolve.registry().items["sampler"]
     names = sorted(reg) if names is None else names
-    out = []
     for name in names:
         if name not in reg:
             raise ValueError(f"--samplers: unknown sampler {name!r}; registered: {', '.join(sorted(reg))}")
-        smp = reg[name]
-
-        def run(pb: LabProblem, x_T: Tensor, budget: int, seed: int, bm=None, _name=name, _smp=smp):
-            model = pb.model()
-            opts = {"bm": bm} if bm is not None else {}
-            if getattr(_smp, "adaptive", False):  # a tolerance, not a step count: the NFE is what it spends
-                tol = budget_tolerance(budget)
-                steps, opts = 1, {"rtol": tol, "atol": tol}
-            else:
-                steps = max(1, (budget - 1) // int(_smp.nfe_per_step))
-            x = sdesolve.sample(
-                model,
-                x_T,
-                _name,
-                steps=steps,
-                process=pb.process,
-                denoise=True,
-                grid_options={"t_min": pb.t_end},
-                generator=torch.Generator().manual_seed(seed),
-                **opts,
-            )
-            return x, model.nfe
-
-        out.append(Method(f"sdesolve:{name}", "sdesolve", smp.stochastic, run, path=hasattr(smp, "stepper")))
-    return out
+    return [our_method(name) for name in names]
 
 
 # --- torchsde / torchdiffeq -------------------------------------------------------------------------------------
@@ -152,6 +182,37 @@ def _clamped_tree_sampler(kd, x: Tensor, sigmas: Tensor) -> Callable[[Tensor, Te
 KD_GRIDS = {"edm": "", "logsnr": "@logsnr"}
 
 
+#: the k-diffusion samplers the lab runs: name -> (two NFE per step, stochastic)
+KD_SAMPLERS: dict[str, tuple[bool, bool]] = {
+    "euler_ancestral": (False, True),
+    "dpm_2_ancestral": (True, True),
+    "heun": (True, False),
+    "lms": (False, False),
+    "dpmpp_2m": (False, False),
+    "dpmpp_sde": (True, True),
+    "dpmpp_2m_sde": (False, True),
+    "dpmpp_3m_sde": (False, True),
+}
+
+
+def kdiffusion_method(name: str, *, grid: str = "edm", step_noise: bool = False) -> Method:
+    """k-diffusion's ``sample_<name>`` run the lab's way (its NFE per step and whether it is stochastic from
+    :data:`KD_SAMPLERS`; k-diffusion loaded by :func:`~sdesolve_lab.peers.load_kdiffusion_sampling`): on our
+    ``grid`` (``edm``: Karras ρ = 7, row ``k-diffusion:NAME``; ``logsnr``: exponential σ, row
+    ``k-diffusion:NAME@logsnr``), the last step to σ = 0; ``step_noise``: each step's Brownian increment by
+    ``randn`` instead of k-diffusion's default tree (see :func:`_kdiffusion`). A bad ``grid`` or ``name`` raises a
+    ``ValueError`` naming it; an ``ImportError`` when k-diffusion is not installed."""
+    if grid not in KD_GRIDS:
+        raise ValueError(f"grid must be one of {tuple(KD_GRIDS)}, got {grid!r}")
+    if name not in KD_SAMPLERS:
+        raise ValueError(f"name must be a k-diffusion sampler the lab runs, one of {tuple(KD_SAMPLERS)}; got {name!r}")
+    kd = load_kdiffusion_sampling()
+    if kd is None:
+        raise ImportError("k-diffusion is not installed (pip install k-diffusion), so kdiffusion_method cannot run")
+    two_nfe, stochastic = KD_SAMPLERS[name]
+    return _kdiffusion(kd, name, two_nfe, stochastic, step_noise=step_noise, grid=grid)
+
+
 def _kdiffusion(kd, name: str, two_nfe: bool, stochastic: bool, step_noise: bool = False, grid: str = "edm") -> Method:
     """``step_noise``: draw each step's normalised Brownian increment with ``randn`` instead of k-diffusion's default
     ``BrownianTreeNoiseSampler`` — the same law for samplers that query each step's interval once (``dpmpp_2m_sde``,
@@ -223,20 +284,13 @@ def peer_methods(libraries: tuple[str, ...] | None = None) -> list[Method]:
         out += [_torchsde("euler", 1), _torchsde("srk", 3)]
     if "torchdiffeq" in wanted:
         out += [_torchdiffeq("euler", 1), _torchdiffeq("rk4", 4), _torchdiffeq("dopri5", None)]
-    kd = load_kdiffusion_sampling() if "k-diffusion" in wanted else None
-    if kd is not None:
+    if "k-diffusion" in wanted and load_kdiffusion_sampling() is not None:
         out += [
-            _kdiffusion(kd, "euler_ancestral", False, True),
-            _kdiffusion(kd, "dpm_2_ancestral", True, True),
-            _kdiffusion(kd, "heun", True, False),
-            _kdiffusion(kd, "lms", False, False),
-            _kdiffusion(kd, "dpmpp_2m", False, False),
-            _kdiffusion(kd, "dpmpp_sde", True, True),
-            _kdiffusion(kd, "dpmpp_2m_sde", False, True, step_noise=True),
-            _kdiffusion(kd, "dpmpp_3m_sde", False, True, step_noise=True),
-            _kdiffusion(kd, "dpmpp_2m", False, False, grid="logsnr"),
-            _kdiffusion(kd, "dpmpp_2m_sde", False, True, step_noise=True, grid="logsnr"),
-            _kdiffusion(kd, "dpmpp_3m_sde", False, True, step_noise=True, grid="logsnr"),
+            kdiffusion_method(name, step_noise=name in ("dpmpp_2m_sde", "dpmpp_3m_sde")) for name in KD_SAMPLERS
+        ] + [
+            kdiffusion_method("dpmpp_2m", grid="logsnr"),
+            kdiffusion_method("dpmpp_2m_sde", step_noise=True, grid="logsnr"),
+            kdiffusion_method("dpmpp_3m_sde", step_noise=True, grid="logsnr"),
         ]
     if "diffusers" in wanted and importlib.util.find_spec("diffusers") is not None:
         out += [
