@@ -10,17 +10,38 @@ round-off (``plugins/sdesolve-lab/tests/test_peer_sa_solver.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
+from torch import Tensor
+
+from sdesolve.dtypes import F64
+from sdesolve_diffusion.processes import Process
+from sdesolve_diffusion.samplers.base import SamplingContext
 from sdesolve_diffusion.samplers.multistep import MultistepSampler
 
-__all__ = ["SASolverSampler"]
+__all__ = ["COARSE_RATIO", "SASolverSampler", "auto_corrector_order"]
+
+#: ``corrector_order="auto"`` takes 1 when the grid's steps divide the noise level ``σ/α`` by more than this on
+#: average (geometric mean: ``(σ_first/σ_last)^(1/steps)``, whatever the grid's shape), else 3. Measured
+#: (docs/benchmarks.md "SA-Solver"): the first-order corrector is better at 6-10 NFE on every lab problem (9 steps
+#: over the lab's σ/α range of 80-157 down to 0.01: 2.7-2.9 per step), mixed at 12-15 and worse on 3 of 4 from 17.
+COARSE_RATIO = 2.5
+
+
+def auto_corrector_order(process: Process, times: Tensor) -> int:
+    """The corrector order ``"auto"`` stands for on the grid ``times``: 1 on a coarse grid (its steps dividing ``σ/α``
+    by more than :data:`COARSE_RATIO` on average), where a higher-order corrector extrapolates too far, else 3."""
+    sigma = process.edm_sigma(times[[0, -1]].to(F64))
+    steps = times.numel() - 1
+    return 1 if steps > 0 and float(sigma[0] / sigma[1]) ** (1.0 / steps) > COARSE_RATIO else 3
 
 
 class SASolverSampler(MultistepSampler):
     """SA-Solver (Xue et al. 2023) on the reverse SDE, data prediction. 1 NFE per step.
 
-    Options: the stepper's ``predictor_order`` (1-4), ``corrector_order`` (0-4), ``variant`` (``"exact"``/``"bh1"``)
+    Options: the stepper's ``predictor_order`` (1-4), ``corrector_order`` (0-4, or ``"auto"``, the default: 1 on a
+    coarse grid, 3 otherwise, see :func:`auto_corrector_order`), ``variant`` (``"exact"``/``"bh1"``)
     and ``lower_order_final``; ``eta`` (``τ``), ``clock``, ``splitting``, ``subdivisions``, ``bm``.
     """
 
@@ -32,5 +53,17 @@ class SASolverSampler(MultistepSampler):
     # measured on every lab problem (docs/benchmarks.md "SA-Solver"): orders 3/3 within 10 % of the best pair at
     # 10-20 NFE (2/2, 2/3 lose 1.1-2.7x); clock log_snr 3.3-5.7x worse at 10 NFE, log_snr and time diverge on digits;
     # eta 0.7 helps exact scores but is 1.4-1.5x worse on the trained digits network
-    stepper_defaults: ClassVar[dict[str, Any]] = {"predictor_order": 3, "corrector_order": 3}
+    # corrector_order "auto": 1 on a coarse grid, 3 otherwise (auto_corrector_order; measured at 6-17 NFE)
+    stepper_defaults: ClassVar[dict[str, Any]] = {"predictor_order": 3, "corrector_order": "auto"}
     summary = "SA-Solver: stochastic Adams predictor + corrector on the reverse SDE (diffusers SASolverScheduler)"
+
+    def _advance(
+        self,
+        ctx: SamplingContext,
+        x: Tensor,
+        on_step: Callable[..., None],
+        options: dict[str, Any],
+    ) -> Tensor:
+        if options.get("corrector_order") == "auto":
+            options = {**options, "corrector_order": auto_corrector_order(ctx.process, ctx.times)}
+        return super()._advance(ctx, x, on_step, options)
