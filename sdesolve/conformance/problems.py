@@ -233,6 +233,10 @@ class WeakProblem:
         return torch.full((batch, dim), self.x0, dtype=dtype, device=device)
 
 
+# Both problems start from x0 = 100: on these linear problems the error of the mean is the scheme's deterministic
+# error, proportional to x0, while its Monte-Carlo standard error does not depend on x0; from 100 a third-order
+# stepper's mean error stays above RESOLVE standard errors on the three coarsest grids (backward from 20 it did so
+# on two: exponential_ab3 was unmeasurable).
 WEAK_PROBLEMS: dict[str, WeakProblem] = {
     p.name: p
     for p in (
@@ -248,8 +252,8 @@ WEAK_PROBLEMS: dict[str, WeakProblem] = {
             "linear_weak_backward",
             1.0,
             0.0,
-            20.0,
-            "the same problem integrated backwards from t = 1 (X = 20) to t = 0",
+            100.0,
+            "the same problem integrated backwards from t = 1 (X = 100) to t = 0",
         ),
     )
 }
