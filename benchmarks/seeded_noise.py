@@ -11,7 +11,11 @@ machine hit all rows alike) and reports the best of ``--repeats`` rounds.
 Goal 6 problem: B = 2048, d = 64, 50 ``ddpm`` steps on the default process, a cheap ε-model (``0.1 · x``), float32.
 Goal 7 problem: ``sdesolve bench``'s (an 8-component Gaussian-mixture score, B = 4096, d = 64, 100 steps, float32,
 denormals flushed); the budget is the score at the inputs of one Euler–Maruyama trajectory plus one float32
-``torch.randn`` per step.
+``torch.randn`` per step. Its table also gives each row's minor page faults per step: the score's 8 MiB temporaries
+are fresh pages whenever glibc has handed them back to the kernel, which happens or not depending on the allocation
+history, so the same row costs 1–4× as much CPU (system) time from one run to the next. ``--steady-malloc`` reruns
+the script with glibc's mmap and trim thresholds fixed (``GLIBC_TUNABLES``): no row then faults, and the times are
+the computation's.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,34 +32,42 @@ from typing import Any
 import torch
 
 import sdesolve
-from sdesolve.random import SeedStreams, randn
+from sdesolve.random import DrawScratch, SeedStreams, randn
+
+STEADY_MALLOC = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296"
 
 
 def interleaved(
     jobs: dict[str, Callable[[], Any]], repeats: int, sync: Callable[[], None]
-) -> dict[str, tuple[float, float]]:
-    """Best wall-clock and best CPU (process) time of each job over ``repeats`` interleaved rounds. On a shared
-    machine the CPU time of a single-threaded run is the steadier figure (time slices lost to other processes do
-    not count); the wall time is what a user waits."""
-    best = {name: (math.inf, math.inf) for name in jobs}
+) -> dict[str, tuple[float, float, int]]:
+    """Best wall-clock and best CPU (process) time of each job over ``repeats`` interleaved rounds, and the fewest
+    minor page faults of a round. On a shared machine the CPU time of a single-threaded run is the steadier figure
+    (time slices lost to other processes do not count); the wall time is what a user waits."""
+    best = {name: (math.inf, math.inf, sys.maxsize) for name in jobs}
     for _ in range(repeats):
         for name, fn in jobs.items():
             sync()
+            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             wall, cpu = time.perf_counter(), time.process_time()
             fn()
             sync()
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+            b = best[name]
+            best[name] = (min(b[0], wall), min(b[1], cpu), min(b[2], faults))
     return best
 
 
-def show(title: str, best: dict[str, tuple[float, float]], reference: str) -> None:
+def show(title: str, best: dict[str, tuple[float, float, int]], reference: str, per: int = 0) -> None:
+    """The table; with ``per`` (steps), a last column of minor page faults per step."""
     print(f"\n{title}")
     width = max(map(len, best))
-    ref_wall, ref_cpu = best[reference]
-    print(f"  {'':<{width}}  {'wall s':>8}  {'× ref':>6}  {'CPU s':>8}  {'× ref':>6}   (ref: {reference})")
-    for name, (wall, cpu) in best.items():
-        print(f"  {name:<{width}}  {wall:8.4f}  {wall / ref_wall:6.2f}  {cpu:8.4f}  {cpu / ref_cpu:6.2f}")
+    ref_wall, ref_cpu, _ = best[reference]
+    faults = f"  {'faults/step':>11}" if per else ""
+    print(f"  {'':<{width}}  {'wall s':>8}  {'× ref':>6}  {'CPU s':>8}  {'× ref':>6}{faults}   (ref: {reference})")
+    for name, (wall, cpu, flt) in best.items():
+        faults = f"  {flt / per:11.0f}" if per else ""
+        print(f"  {name:<{width}}  {wall:8.4f}  {wall / ref_wall:6.2f}  {cpu:8.4f}  {cpu / ref_cpu:6.2f}{faults}")
 
 
 def part_sample(args: argparse.Namespace, sync: Callable[[], None]) -> None:
@@ -143,12 +157,21 @@ def part_loop(args: argparse.Namespace, sync: Callable[[], None]) -> None:
 
         def budget_invariant() -> None:  # the score plus the draw sdesolve makes (53-bit uniforms, any dtype)
             gen = torch.Generator(device=device).manual_seed(0)
+            scratch, out = DrawScratch(), torch.empty_like(prob.x_T)  # reused, as GaussianNoise does in the loop
             for t, x in prob.inputs:
                 prob.score(t, x)
-                randn(x.shape, gen, device, x.dtype)
+                randn(x.shape, gen, device, x.dtype, scratch=scratch, out=out)
+
+        def budget_uniforms() -> None:  # the part of that draw no transform can avoid: one 64-bit word per number
+            gen = torch.Generator(device=device).manual_seed(0)
+            out = torch.empty(prob.x_T.shape, dtype=torch.float64, device=device)
+            for t, x in prob.inputs:
+                prob.score(t, x)
+                torch.rand(x.shape, generator=gen, device=device, dtype=torch.float64, out=out)
 
         jobs = {
             "budget (score + randn only)": prob.budget,
+            "score + float64 torch.rand (the uniforms alone)": budget_uniforms,
             "budget with sdesolve's dtype-invariant draw": budget_invariant,
             "euler_maruyama, one generator": lambda: solve(generator=torch.Generator(device=device).manual_seed(0)),
             "euler_maruyama, default generator": solve,
@@ -160,7 +183,7 @@ def part_loop(args: argparse.Namespace, sync: Callable[[], None]) -> None:
         if flushed:
             torch.set_flush_denormal(False)
     title = f"solve(..., 'euler_maruyama'), B={batch}, d={args.dim}, {steps} steps, float32 on {device}"
-    show(title, best, "budget (score + randn only)")
+    show(title, best, "budget (score + randn only)", per=steps)
 
 
 def main() -> None:
@@ -174,12 +197,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--skip-lists", action="store_true", help="leave out the one-generator-per-sample row")
+    parser.add_argument(
+        "--steady-malloc",
+        action="store_true",
+        help=f"rerun under GLIBC_TUNABLES={STEADY_MALLOC} (no page faults from returned memory; glibc only)",
+    )
     args = parser.parse_args()
+    if args.steady_malloc and os.environ.get("GLIBC_TUNABLES") != STEADY_MALLOC:
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "GLIBC_TUNABLES": STEADY_MALLOC})
     sync = torch.cuda.synchronize if torch.device(args.device).type == "cuda" else (lambda: None)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), OMP_NUM_THREADS="
         f"{os.environ.get('OMP_NUM_THREADS')}, cpu capability {torch.backends.cpu.get_cpu_capability()}, "
-        f"load average {os.getloadavg()[0]:.1f}"
+        f"load average {os.getloadavg()[0]:.1f}, GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES')}"
     )
     parts = {"sample": part_sample, "draw": part_draw, "loop": part_loop}
     unknown = sorted(set(args.parts) - set(parts))

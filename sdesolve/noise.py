@@ -28,10 +28,11 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from sdesolve.coefficients import GridCoefficients, SplitWeights
-from sdesolve.random import Generators, randn
+from sdesolve.random import DrawScratch, Generators, randn
 
 __all__ = ["GaussianNoise", "Noise", "PathNoise", "check_levy_area"]
 
@@ -62,6 +63,12 @@ class Noise:
         """``W(s_{k+1}) - W(s_k)``, shaped like ``like``."""
         raise NotImplementedError
 
+    def add_increment_(self, k: int, y: Tensor, weight: float) -> Tensor:
+        """``y += weight · (W(s_{k+1}) - W(s_k))`` in place; returns ``y``. For a stepper that only adds the
+        increment: a source may then skip materialising it (:class:`GaussianNoise` folds ``√|h|`` into ``weight``
+        and draws into a reused buffer)."""
+        return y.add_(self.increment(k, y), alpha=weight)
+
     def integral(self, k: int, like: Tensor) -> Tensor:
         """``∫ exp(∫_u^{t_{k+1}} a) g(u) dW_u`` over step ``k``."""
         raise NotImplementedError
@@ -76,10 +83,28 @@ class Noise:
 
 
 class GaussianNoise(Noise):
-    """Fresh standard normals from ``generator`` (exact in law for every request)."""
+    """Fresh standard normals from ``generator`` (exact in law for every request).
+
+    The draws of one solve share a :class:`~sdesolve.random.DrawScratch` (the CPU transform's work buffers), and
+    :meth:`add_increment_` draws into one reused buffer: in the loop a draw then allocates nothing."""
+
+    def __init__(self, coef: GridCoefficients, generator: Generators) -> None:
+        super().__init__(coef, generator)
+        self._scratch = DrawScratch()
+        self._buffer: Tensor | None = None
+
+    def normal(self, like: Tensor) -> Tensor:
+        return randn(like.shape, self.generator, like.device, like.dtype, scratch=self._scratch)
 
     def increment(self, k: int, like: Tensor) -> Tensor:
         return self.normal(like).mul_(self.coef.sqrt_h[k])
+
+    def add_increment_(self, k: int, y: Tensor, weight: float) -> Tensor:
+        buf = self._buffer
+        if buf is None or buf.shape != y.shape or buf.dtype != y.dtype or buf.device != y.device:
+            buf = self._buffer = torch.empty_like(y, memory_format=torch.contiguous_format)
+        xi = randn(y.shape, self.generator, y.device, y.dtype, scratch=self._scratch, out=buf)
+        return y.add_(xi, alpha=weight * self.coef.sqrt_h[k])  # one pass: √|h| folded into the weight
 
     def integral(self, k: int, like: Tensor) -> Tensor:
         return self.normal(like).mul_(self.coef.noise_std[k])

@@ -214,24 +214,97 @@ def _where(generator: Generators, device: torch.device) -> torch.device:
     return torch.device("cpu") if first is not None and first.device.type == "cpu" else torch.device(device)
 
 
-def randn(shape: Sequence[int], generator: Generators, device: torch.device, dtype: torch.dtype) -> Tensor:
-    """Standard normals of ``shape`` (``shape[0]`` is the batch with per-sample generators), drawn in float64."""
+def randn(
+    shape: Sequence[int],
+    generator: Generators,
+    device: torch.device,
+    dtype: torch.dtype,
+    *,
+    scratch: DrawScratch | None = None,
+    out: Tensor | None = None,
+) -> Tensor:
+    """Standard normals of ``shape`` (``shape[0]`` is the batch with per-sample generators), drawn in float64.
+
+    ``scratch`` (a :class:`DrawScratch`, e.g. one per solve) keeps the CPU transform's work buffers from one draw to
+    the next, and ``out`` (contiguous, ``shape``, ``dtype``, on ``device``) receives the numbers; both only save
+    allocations — the numbers do not depend on them."""
     if isinstance(generator, SeedStreams):
         shape = tuple(shape)
         if not shape or shape[0] != len(generator):
             raise ValueError(f"a draw of shape {shape} from {len(generator)} seed streams: the batch must match")
         count = math.prod(shape[1:])
-        return generator.normal(count, device, dtype).reshape(shape)
+        return _into(generator.normal(count, device, dtype).reshape(shape), out)
     where = _where(generator, device)
     if generator is None or isinstance(generator, torch.Generator):
         if where.type == "cpu":
-            return _cpu_randn(tuple(shape), generator, dtype).to(device=device, non_blocking=True)
-        out = torch.randn(tuple(shape), generator=generator, device=where, dtype=DRAW_DTYPE)
+            if out is not None and out.device.type != "cpu":
+                return _into(_cpu_randn(tuple(shape), generator, dtype, scratch), out)
+            return _cpu_randn(tuple(shape), generator, dtype, scratch, out).to(device=device, non_blocking=True)
+        drawn = torch.randn(tuple(shape), generator=generator, device=where, dtype=DRAW_DTYPE)
     else:
-        out = torch.stack(
+        drawn = torch.stack(
             [torch.randn(tuple(shape[1:]), generator=g, device=where, dtype=DRAW_DTYPE) for g in generator]
         )
-    return out.to(device=device, dtype=dtype, non_blocking=True)
+    return _into(drawn.to(device=device, dtype=dtype, non_blocking=True), out)
+
+
+def _into(x: Tensor, out: Tensor | None) -> Tensor:
+    return x if out is None else out.copy_(x, non_blocking=True)
+
+
+class DrawScratch:
+    """Work buffers of the CPU transforms, kept from one draw to the next (one per solve: not for sharing between
+    threads). A solve's draws all have one size, so reusing the buffers (and their views) replaces a dozen
+    allocations per step — each a fresh run of pages for the kernel to fault in when the allocator has returned them
+    — by none."""
+
+    __slots__ = ("_plans",)
+
+    def __init__(self) -> None:
+        self._plans: dict[tuple[int, torch.dtype, torch.dtype], _BoxMuller] = {}
+
+    def box_muller(self, count: int, work: torch.dtype, dtype: torch.dtype) -> _BoxMuller:
+        """The transform of blocks of ``count`` uniforms (a multiple of 16) into ``dtype``, computed in ``work``."""
+        key = (count, work, dtype)
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) > 8:
+                self._plans.clear()
+            plan = self._plans[key] = _BoxMuller(count, work, dtype)
+        return plan
+
+
+class _BoxMuller:
+    """torch's CPU ``normal_fill_16`` on ``count`` uniforms (blocks of 16): ``out[j] = r cos θ``,
+    ``out[j + 8] = r sin θ`` with ``r = √(-2 log(1 - u[j]))``, ``θ = 2π u[j + 8]`` — as vectorised tensor operations
+    into buffers made once (the same operations, so the same bits, as allocating each intermediate)."""
+
+    __slots__ = ("angle", "count", "dtype", "radius", "sine", "u", "u_angle", "u_radius", "work")
+
+    def __init__(self, count: int, work: torch.dtype, dtype: torch.dtype) -> None:
+        self.count, self.work, self.dtype = count, work, dtype
+        self.u = torch.empty(count, dtype=DRAW_DTYPE)
+        blocks = self.u.view(-1, 2, 8)
+        self.u_radius, self.u_angle = blocks[:, 0], blocks[:, 1]
+        self.radius, self.angle, self.sine = (torch.empty(count // 2, dtype=work).view(-1, 8) for _ in range(3))
+
+    def __call__(self, out: Tensor) -> None:
+        """Transform ``self.u`` into ``out`` (``count`` contiguous numbers of ``dtype``)."""
+        radius, angle, sine = self.radius, self.angle, self.sine
+        if self.work == DRAW_DTYPE:
+            torch.neg(self.u_radius, out=radius).log1p_().mul_(-2.0).sqrt_()
+            torch.mul(self.u_angle, 2.0 * math.pi, out=angle)
+        else:  # 1 - u exact in float64 (u - 1 rounded to float32 is -(1 - u) rounded), the rest in float32
+            torch.sub(self.u_radius, 1.0, out=radius).neg_().log_().mul_(-2.0).sqrt_()
+            angle.copy_(self.u_angle).mul_(2.0 * math.pi)
+        torch.sin(angle, out=sine)
+        dst = out.view(-1, 2, 8)
+        if self.dtype == self.work:  # the products go straight into the strided halves of the result
+            torch.mul(angle.cos_(), radius, out=dst[:, 0])
+            torch.mul(radius, sine, out=dst[:, 1])
+        else:
+            dst[:, 0].copy_(angle.cos_().mul_(radius))
+            dst[:, 1].copy_(radius.mul_(sine))
 
 
 _VECTORISE_FROM = 8192  # numbers per draw from which the vectorised float64 transform is faster than torch's
@@ -242,24 +315,13 @@ def _work_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float32 if dtype.is_floating_point and torch.finfo(dtype).bits <= 32 else DRAW_DTYPE
 
 
-def _box_muller_16(u: Tensor, out: Tensor) -> None:
-    """torch's CPU ``normal_fill_16`` on blocks of 16 uniforms: ``out[j] = r cos θ``, ``out[j + 8] = r sin θ`` with
-    ``r = √(-2 log(1 - u[j]))``, ``θ = 2π u[j + 8]`` — as vectorised tensor operations."""
-    blocks = u.view(-1, 2, 8)
-    work = _work_dtype(out.dtype)
-    if work == DRAW_DTYPE:
-        radius = torch.log1p(blocks[:, 0].neg()).mul_(-2.0).sqrt_()
-        angle = blocks[:, 1].mul(2.0 * math.pi)
-    else:  # 1 - u exact in float64, the transcendental functions in float32 (see SeedStreams.normal)
-        radius = blocks[:, 0].neg().add_(1.0).to(work).log_().mul_(-2.0).sqrt_()
-        angle = blocks[:, 1].to(work).mul_(2.0 * math.pi)
-    sine = torch.sin(angle)
-    dst = out.view(-1, 2, 8)
-    dst[:, 0].copy_(angle.cos_().mul_(radius))
-    dst[:, 1].copy_(radius.mul_(sine))
-
-
-def _cpu_randn(shape: tuple[int, ...], generator: torch.Generator | None, dtype: torch.dtype) -> Tensor:
+def _cpu_randn(
+    shape: tuple[int, ...],
+    generator: torch.Generator | None,
+    dtype: torch.dtype,
+    scratch: DrawScratch | None = None,
+    out: Tensor | None = None,
+) -> Tensor:
     """``torch.randn(shape, generator=generator, dtype=float64)`` on the CPU, cast to ``dtype``: the same numbers
     (to the last bit or two of float64; to float32 round-off for a float32 ``dtype``, see the module docstring) and
     the same generator state afterwards, at a fraction of torch's cost.
@@ -267,23 +329,35 @@ def _cpu_randn(shape: tuple[int, ...], generator: torch.Generator | None, dtype:
     torch fills float64 normals with a scalar loop (``normal_fill``: 53-bit uniforms from the generator, then
     Box–Muller on blocks of 16, the last 16 recomputed from 16 fresh uniforms when the size is not a multiple of
     16); here the uniforms come from ``torch.rand`` (the same draws; tests/test_solve_loop.py checks it) and the
-    transform runs vectorised. Small draws (where a dozen tensor operations cost more than torch's loop; below 16
-    torch takes another path) are drawn by torch itself.
+    transform runs vectorised. The uniforms are drawn block by block (``_RAND_BLOCK`` at a time, into one reused
+    buffer that stays in cache): torch's CPU ``rand`` takes one 64-bit word per float64 number, in order, so the
+    blocks draw exactly what one call would and leave the generator in the same state. Small draws (where a dozen
+    tensor operations cost more than torch's loop; below 16 torch takes another path) are drawn by torch itself.
     """
     n = math.prod(shape)
     if n < _VECTORISE_FROM:
-        return torch.randn(shape, generator=generator, dtype=DRAW_DTYPE).to(dtype)
+        small = torch.randn(shape, generator=generator, dtype=DRAW_DTYPE)
+        return small.to(dtype) if out is None else out.copy_(small)
+    scratch = DrawScratch() if scratch is None else scratch
+    work = _work_dtype(dtype)
     full = n - n % 16
-    u = torch.rand(n if full == n else n + 16, generator=generator, dtype=DRAW_DTYPE)
-    out = torch.empty(n, dtype=dtype)
-    for start in range(0, full, _CPU_BLOCK):  # blocks of _CPU_BLOCK numbers: the temporaries stay in cache
-        stop = min(start + _CPU_BLOCK, full)
-        _box_muller_16(u[start:stop], out[start:stop])
-    if full != n:
+    if out is None:
+        out = torch.empty(shape, dtype=dtype)
+    flat = out.view(n)
+    for start in range(0, full, _RAND_BLOCK):
+        plan = scratch.box_muller(min(_RAND_BLOCK, full - start), work, dtype)
+        torch.rand(plan.count, generator=generator, dtype=DRAW_DTYPE, out=plan.u)
+        plan(flat[start : start + plan.count])
+    if full != n:  # torch draws the n - full leftover uniforms, then 16 fresh ones for the last 16 numbers
+        plan = scratch.box_muller(16, work, dtype)
+        plan.u.copy_(torch.rand(n - full + 16, generator=generator, dtype=DRAW_DTYPE)[-16:])
         tail = torch.empty(16, dtype=dtype)
-        _box_muller_16(u[n:], tail)
-        out[n - 16 :].copy_(tail)
-    return out.view(shape)
+        plan(tail)
+        flat[n - 16 :].copy_(tail)
+    return out
+
+
+_RAND_BLOCK = 1 << 16  # uniforms per block of the one-generator CPU draw (512 KiB of float64; a multiple of 16)
 
 
 def rand(count: int, generator: Generators, device: torch.device, dtype: torch.dtype) -> Tensor:

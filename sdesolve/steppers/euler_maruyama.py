@@ -33,7 +33,7 @@ class EulerMaruyama(Stepper):
         y = torch.add(x, x, alpha=h * c.a0[k])
         y.add_(n, alpha=h * c.b0[k])
         if ctx.noise is not None:
-            y.add_(ctx.noise.increment(k, x), alpha=c.g0[k])
+            ctx.noise.add_increment_(k, y, c.g0[k])
         return y, state
 
 
