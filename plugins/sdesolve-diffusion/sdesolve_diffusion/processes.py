@@ -35,7 +35,8 @@ once ``σ̂`` is below the data's scale. Its closed forms hold on every process 
 give the same iterates in ``x/α`` on every process with the same ``σ̂`` grid.
 The integrating factor is in closed form for every splitting; the drift weight too for ``data`` and ``eps``
 (``P = α(t) expm1(2c Δλ)`` and ``P = 2c σ(t) expm1(-Δλ)`` with ``λ = log(α/σ)``), so exponential Euler on
-them is DDIM exactly.
+them is DDIM exactly; and the noise integral for ``data`` (``e^{2L} Q = σ(u)² expm1(-2η² Δλ)``, the DPM-Solver++ SDE
+noise), exact on the DDPM table, where quadrature in ``t`` crosses a kink of ``log ᾱ`` at every timestep.
 """
 
 from __future__ import annotations
@@ -269,6 +270,8 @@ class ProcessFactor(IntegratingFactor):
             return name in ("drift_integral", "noise_integral") or (name == "sample_time" and self.invertible)
         if name == "drift_integral":
             return self.splitting in ("data", "eps") or self.family is not None
+        if name == "noise_integral" and self.splitting == "data":
+            return True
         if name in ("sample_time", "noise_integral"):
             return self.family is not None
         return False
@@ -317,6 +320,10 @@ class ProcessFactor(IntegratingFactor):
 
     def noise_integral(self, t: Tensor, u: Tensor) -> Tensor:
         eta2 = 2 * self.c - 1  # η²
+        if self.splitting == "data":  # e^{2L(t,u)} Q = σ(u)² (1 - e^{-2η²Δλ}): DPM-Solver++ SDE's noise, any schedule
+            p = self.process
+            dlam = p.log_snr(u) - p.log_snr(t)
+            return torch.exp(-2 * self.log_growth(t, u)) * p.sigma(u) ** 2 * torch.expm1(-2 * eta2 * dlam)
         if self.splitting == "skip" or self.family == "ve_rel":  # e^{-2L} g² dt = α(t)² w_t^{2c} w^{-2c} dw
             d = self._log_w_ratio(t, u)
             return eta2 * self.process.alpha(t) ** 2 * self._w(t) * d * phi1((1 - 2 * self.c) * d)

@@ -51,10 +51,10 @@ def test_the_clock_problem_has_the_same_step_coefficients(process_name, clock_na
     """``L``, the drift weight and the noise std are integrals invariant under the change of time: the problem in λ
     (or in σ/α) gives the same per-step ``state_weight``, ``phi1`` and ``noise_std`` as the problem in t.
 
-    On the DDPM table ``log ᾱ`` is piecewise linear in t, so the noise integral's quadrature in t crosses a kink at
-    every timestep and converges slowly in the number of cells (rel. error of the noise std up to 7e-4 at the
-    default 32 cells, 1e-6 at 4096); in λ the integrand is smooth: 32 cells agree with 512 to round-off, and with an
-    adaptive quadrature split at every kink (below) to 1e-14."""
+    On the DDPM table ``log ᾱ`` is piecewise linear in t, so quadrature of the noise integral in t crosses a kink at
+    every timestep and converges slowly in the number of cells (rel. error of the noise std up to 7e-4 at 32 cells,
+    1e-6 at 4096); the data splitting's noise integral is now in closed form, so both sides agree with an adaptive
+    quadrature split at every kink (below) to 1e-13."""
     process = registry().get("process", process_name)
     times = registry().get("grid", "edm")(process, 9)
     adapter = ModelAdapter(mixture2d.model(process, "eps"), process, "eps")
@@ -84,13 +84,12 @@ def test_the_clock_problem_has_the_same_step_coefficients(process_name, clock_na
         q = sum(quad(integrand, a, b, epsabs=0, epsrel=1e-13)[0] for a, b in itertools.pairwise(knots))
         exact = float(in_t.state_weight[k]) * math.sqrt(q)
         assert abs(float(in_lam.noise_std[k]) / exact - 1) < 1e-13
-        assert abs(float(in_t.noise_std[k]) / exact - 1) > 1e-7  # the t-time quadrature is not that accurate
+        assert abs(float(in_t.noise_std[k]) / exact - 1) < 1e-13  # the data splitting's noise integral is closed
 
 
 def test_exponential_euler_is_the_same_in_either_clock(mixture2d) -> None:
-    """With no extrapolation the clock changes nothing but the accuracy of the tabulated noise std (same draws, same
-    closed-form weights): over one step from t = 1 to 0.001 the noise integrand is sharply peaked in t, smooth in λ,
-    so the t side needs 4096 cells to agree to 1e-9."""
+    """With no extrapolation the clock changes nothing (same draws, same closed-form weights and noise std; the
+    noise integral was quadrature, which needed 4096 cells in t to agree to 1e-9, and is now closed: 1e-13)."""
     process = registry().get("process", "vp")
     model = mixture2d.model(process, "eps")
     x_T = torch.randn(32, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
@@ -105,9 +104,9 @@ def test_exponential_euler_is_the_same_in_either_clock(mixture2d) -> None:
             generator=torch.Generator().manual_seed(1),
             subdivisions=cells,
         )
-        for clock, cells in (("log_snr", 32), ("time", 4096))
+        for clock, cells in (("log_snr", 32), ("time", 32))
     }
-    assert torch.allclose(out["log_snr"], out["time"], rtol=0, atol=1e-9)
+    assert torch.allclose(out["log_snr"], out["time"], rtol=0, atol=1e-13)
     # and they differ once the stepper extrapolates (a test that can fail)
     two = [
         sdesolve.sample(model, x_T, "dpm_solver_pp_3m", steps=6, process=process, clock=clock)
@@ -149,8 +148,10 @@ def test_a_brownian_path_drives_the_clock_solve(mixture2d) -> None:
     assert torch.equal(a, b)
     assert float((a - c).abs().max()) > 1e-2
     fine = run(bm, 400)
-    errors = [float((run(bm, n) - fine).pow(2).mean().sqrt()) for n in (25, 50, 100)]
-    assert errors[0] > errors[1] > errors[2]
+    # 64 samples on one path: the strong error is not monotone step by step (25/50/100 steps gave 0.168/0.061/0.071 on
+    # the logsnr grid here), so compare budgets 8x apart
+    errors = [float((run(bm, n) - fine).pow(2).mean().sqrt()) for n in (25, 200)]
+    assert errors[0] > 3 * errors[1], errors
 
 
 @pytest.fixture(scope="module")

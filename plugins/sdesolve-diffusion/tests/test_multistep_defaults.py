@@ -1,6 +1,7 @@
 """The SDE multistep recipes' defaults are the measured best configuration (docs/benchmarks.md, issue 11 goal 1):
-``clock="sigma"``, ``eta=1``, the exact quadratic with the corrected start, the ``logsnr`` grid (exponential σ). On a sharp 1-D mixture
-(the lab's ``sharp1d`` at a tenth of its samples) the default 3M SDE must stay well ahead of the configuration the
+``clock="sigma"``, ``eta=1``, the exact quadratic with the corrected start, the ``logsnr`` grid (exponential σ).
+On a sharp 1-D mixture (the lab's ``sharp1d`` at a fifth of its samples) the default 3M SDE must stay well ahead of
+the ``edm`` grid and of the configuration the
 lab's first ``sharp1d`` table ran with (``clock="log_snr"``: W1 0.0595 against 0.0070 at 20 NFE, 100 000 samples)."""
 
 from __future__ import annotations
