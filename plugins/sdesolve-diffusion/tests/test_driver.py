@@ -163,6 +163,7 @@ def test_recipe_metadata_values() -> None:
         "exponential_euler_sde": ("exponential_euler", 1, 1.0, True),
         "ddram": ("randomized_midpoint", 2, 1.0, True),
         "ddram_ode": ("randomized_midpoint", 2, 1.5, False),
+        "ddram_ms": ("randomized_midpoint_ms", 1, 1.0, True),
         "dpm_solver_pp_2m_sde": ("exponential_ab2", 1, 1.0, True),
         "dpm_solver_pp_3m_sde": ("exponential_ab3", 1, 1.0, True),
         "dpm_solver_pp_3m": ("exponential_ab3", 1, 3.0, False),

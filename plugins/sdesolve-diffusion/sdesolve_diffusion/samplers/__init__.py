@@ -3,6 +3,7 @@
 from sdesolve_diffusion.samplers.adaptive import AdaptiveSampler
 from sdesolve_diffusion.samplers.ancestral import DDIM, DDPM
 from sdesolve_diffusion.samplers.base import DiffusionSampler
+from sdesolve_diffusion.samplers.ddram_ms import DDRaMMultistep
 from sdesolve_diffusion.samplers.karras import DPMSolver2, DPMSolverPP2M, EDMHeun
 from sdesolve_diffusion.samplers.li import LiAcceleratedODE, LiAcceleratedSDE
 from sdesolve_diffusion.samplers.multistep import DPMSolverPP2MSDE, DPMSolverPP3M, DPMSolverPP3MSDE
@@ -17,6 +18,7 @@ SAMPLERS: tuple[type[DiffusionSampler], ...] = (
     ExponentialEulerSDE,
     DDRaM,
     DDRaMODE,
+    DDRaMMultistep,
     EDMHeun,
     DPMSolver2,
     DPMSolverPP2M,
