@@ -5,16 +5,20 @@
     python benchmarks/lab_hard.py --out results-lab --markdown     # the tables for docs/benchmarks.md
 
 Each problem prints its tables and writes ``<out>/<problem>/{results.json,summary.csv,compare.png}``, exactly as
-``sdesolve compare --problem <problem> --peers --nfe ... --n ... --out ...`` does.
+``sdesolve compare --problem <problem> --peers --nfe ... --n ... --out ...`` does. ``--seed 0,1`` runs every problem
+once per seed (``<out>/<problem>/seed<s>/``), and ``--markdown`` then tabulates the mean over the seeds of every row's
+errors (one seed's verdict at 20-40 NFE on ``sharp1d`` can flip with the draw).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from sdesolve.cli import main as cli
 
@@ -36,22 +40,64 @@ SETTINGS = {
 DEFAULT_RUNS = "sharp1d,subspace_mixture_d64,digits"  # the docs' tables
 
 
+def merge_seeds(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One ``results.json`` from runs that differ only in the seed: every row's ``error`` and ``strong_error`` (and the
+    floors) averaged over the seeds, ``nfe`` the largest, a row failed if it failed in any run, and the summary
+    recomputed from the means (``sdesolve_lab.compare.summarize``)."""
+    from sdesolve_lab.compare import summarize
+
+    if len(results) == 1:
+        return results[0]
+    keys = [[(r["method"], r["budget"]) for r in res["rows"]] for res in results]
+    if any(k != keys[0] for k in keys[1:]):
+        raise ValueError("the runs to merge must have the same rows (methods and budgets) in the same order")
+    rows = []
+    for group in zip(*(res["rows"] for res in results), strict=True):
+        row = dict(group[0])
+        row["nfe"] = max(r["nfe"] for r in group)
+        row["failure"] = next((r["failure"] for r in group if r.get("failure")), None)
+        for key in ("error", "strong_error"):
+            values = [r.get(key) for r in group]
+            ok = all(v is not None and math.isfinite(v) for v in values)
+            row[key] = sum(values) / len(values) if ok else None
+        rows.append(row)
+    merged = dict(results[0])
+    for key in ("floor", "flow_floor"):
+        merged[key] = sum(res[key] for res in results) / len(results)
+    merged["floor_draws"] = [d for res in results for d in res.get("floor_draws") or []]
+    merged["config"] = {**results[0]["config"], "seed": ", ".join(str(res["config"]["seed"]) for res in results)}
+    merged["rows"] = rows
+    merged["summary"] = summarize(rows, merged["floor"], merged["flow_floor"])
+    return merged
+
+
+def _load(folder: Path) -> dict[str, Any] | None:
+    """``folder/results.json``, or the seeds' ``folder/seed*/results.json`` merged (:func:`merge_seeds`)."""
+    single = folder / "results.json"
+    if single.exists():
+        return json.loads(single.read_text())
+    paths = sorted(folder.glob("seed*/results.json"), key=lambda p: int(p.parent.name[4:]))
+    return merge_seeds([json.loads(p.read_text()) for p in paths]) if paths else None
+
+
 def markdown(folder: str, problems: list[str]) -> str:
-    """The docs/benchmarks.md tables from the written ``results.json`` files (no re-typing of numbers)."""
+    """The docs/benchmarks.md tables from the written ``results.json`` files (no re-typing of numbers); with several
+    seeds, the mean over them."""
     from sdesolve_lab.compare import SECTIONS
 
     out = []
     for problem in problems:
-        path = Path(folder) / problem / "results.json"
-        if not path.exists():
+        res = _load(Path(folder) / problem)
+        if res is None:
             continue
-        res = json.loads(path.read_text())
         draws = ", ".join(f"{d:.3g}" for d in res.get("floor_draws") or [])
         m = res["machine"]
+        seeds = str(res["config"]["seed"])
         out += [
             f"### `{problem}`: {res['problem']['description']}",
             "",
-            f"{res['problem']['n']} samples per run, seed {res['config']['seed']}; {res['metric']}: floor "
+            f"{res['problem']['n']} samples per run, {'seeds' if ',' in seeds else 'seed'} {seeds}"
+            f"{' (mean over the seeds)' if ',' in seeds else ''}; {res['metric']}: floor "
             f"{res['floor']:.3g} ({draws}); flow-distance floor {res['flow_floor']:.2g} (256 paths). "
             f"{m['platform']}, {m['threads']} thread(s), torch {m['torch']}.",
             "",
@@ -80,26 +126,30 @@ def main() -> int:
     p.add_argument("--out", default="results-lab")
     p.add_argument("--problems", default=DEFAULT_RUNS, help=f"runs among {', '.join(SETTINGS)}")
     p.add_argument("--nfe", default="10,20,40,80")
-    p.add_argument("--seed", default="0")
+    p.add_argument("--seed", default="0", help="a seed, or seeds separated by commas (one run each)")
     p.add_argument("--samplers", default=None, help="comma-separated samplers (default: every registered one)")
     p.add_argument("--markdown", action="store_true", help="print the tables of the results already in --out")
     args = p.parse_args()
     if args.markdown:
         print(markdown(args.out, args.problems.split(",")))
         return 0
+    seeds = [s.strip() for s in args.seed.split(",")]
+    if not seeds or not all(s.isdigit() for s in seeds) or len(set(seeds)) != len(seeds):
+        p.error(f"--seed: one non-negative integer or distinct ones separated by commas, got {args.seed!r}")
     for run in args.problems.split(","):
-        start = time.perf_counter()
         problem, extra = SETTINGS[run]
-        out = f"{args.out}/{run}"
-        argv = ["compare", "--problem", problem, "--nfe", args.nfe, "--seed", args.seed, "--out", out]
-        if "--peer-names" not in extra:
-            argv.append("--peers")
-        if args.samplers and "--samplers" not in extra:
-            argv += ["--samplers", args.samplers]
-        code = cli(argv + extra)  # a later --nfe in extra wins
-        print(f"{run}: exit {code}, {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
-        if code:
-            return code
+        for seed in seeds:
+            start = time.perf_counter()
+            out = f"{args.out}/{run}" if len(seeds) == 1 else f"{args.out}/{run}/seed{seed}"
+            argv = ["compare", "--problem", problem, "--nfe", args.nfe, "--seed", seed, "--out", out]
+            if "--peer-names" not in extra:
+                argv.append("--peers")
+            if args.samplers and "--samplers" not in extra:
+                argv += ["--samplers", args.samplers]
+            code = cli(argv + extra)  # a later --nfe in extra wins
+            print(f"{run} seed {seed}: exit {code}, {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+            if code:
+                return code
     return 0
 
 
