@@ -68,6 +68,22 @@ def case(mixture2d):
 
 
 @pytest.mark.parametrize("steps", [6, 12])
+@pytest.mark.parametrize("eta", [1.0, 0.5, 0.0])
+def test_dpm_solver_pp_2m_sde_matches_k_diffusion_default_midpoint(eta, steps, case) -> None:
+    """k-diffusion's default ``solver_type="midpoint"``: ``weight="midpoint"`` in ``λ`` (its ``eta`` is our η²)."""
+    kd = _kd()
+    denoiser, x_T = case
+    sigmas = _karras(steps)
+    theirs = _theirs(kd, "sample_dpmpp_2m_sde", denoiser, x_T, sigmas, eta**2, 3)
+    ours = _ours("dpm_solver_pp_2m_sde", denoiser, x_T, sigmas, eta, 3, weight="midpoint")
+    diff = float((ours - theirs).abs().max())
+    print(f"max |difference| = {diff:.1e}")
+    assert diff <= TOL, diff
+    exact = _ours("dpm_solver_pp_2m_sde", denoiser, x_T, sigmas, eta, 3)
+    assert float((exact - theirs).abs().max()) > 1e-3  # the weight is what differs
+
+
+@pytest.mark.parametrize("steps", [6, 12])
 @pytest.mark.parametrize("eta", [1.0, 0.0])
 def test_dpm_solver_pp_2m_sde_matches_k_diffusion_heun(eta, steps, case) -> None:
     kd = _kd()
