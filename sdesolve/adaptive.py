@@ -771,9 +771,12 @@ def _check_span(t_span: Any) -> tuple[float, float]:
     return t0, t1
 
 
-def _initial_step(ctx: _Context, pair: EmbeddedPair, ctl: PIController, t0: float, x0: Tensor, direction: float):
+def _initial_step(
+    ctx: _Context, pair: EmbeddedPair, ctl: PIController, t0: float, x0: Tensor, direction: float, span: float
+):
     """Hairer, Nørsett & Wanner (1993), II.4: the starting step from ``F(t0, x0)`` and one Euler trial (2 NFE and
-    three host reads). Returns ``(|h0|, N(t0, x0))``."""
+    three host reads), the trial kept inside the integration interval (length ``span``: a problem need not be
+    defined beyond it). Returns ``(|h0|, N(t0, x0))``."""
     a, b = ctx.ab([t0])
     n0 = ctx.nonlinear(t0, x0)
     f0 = torch.add(n0.mul(float(b[0])), x0, alpha=float(a[0]))
@@ -784,11 +787,13 @@ def _initial_step(ctx: _Context, pair: EmbeddedPair, ctl: PIController, t0: floa
 
     d0, d1 = float(rms(x0)), float(rms(f0))
     h0 = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
-    h0 = min(h0, ctl.dt_max)
+    h0 = min(h0, ctl.dt_max, span)
     x1 = x0 + direction * h0 * f0
     a1, b1 = ctx.ab([t0 + direction * h0])
     f1 = torch.add(ctx.nonlinear(t0 + direction * h0, x1).mul(float(b1[0])), x1, alpha=float(a1[0]))
     d2 = float(rms(f1 - f0)) / h0
+    if not math.isfinite(d2):  # the trial failed: start small and let the step control take over
+        return h0 * 1e-3, n0
     if max(d1, d2) <= 1e-15:
         h1 = max(1e-6, h0 * 1e-3)
     else:
@@ -916,7 +921,7 @@ def solve_adaptive(
     t = t0
     n0: Tensor | None = None
     if dt0 is None:
-        h_abs, n0 = _initial_step(ctx, pair, ctl, t0, x0, direction)
+        h_abs, n0 = _initial_step(ctx, pair, ctl, t0, x0, direction, abs(t1 - t0))
     else:
         if isinstance(dt0, (int, float)) and not isinstance(dt0, bool):
             dt0 = abs(dt0)

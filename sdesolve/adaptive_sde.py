@@ -80,9 +80,17 @@ def _scaled_errors(ctl: PIController, err: Tensor, x: Tensor, x_new: Tensor) -> 
 
 
 def _initial_steps(
-    ctx: BatchContext, pair: EmbeddedPair, ctl: PIController, t0: float, x0: Tensor, direction: float, k: float
+    ctx: BatchContext,
+    pair: EmbeddedPair,
+    ctl: PIController,
+    t0: float,
+    x0: Tensor,
+    direction: float,
+    k: float,
+    span: float,
 ) -> tuple[np.ndarray, Tensor]:
-    """Hairer, Nørsett & Wanner (1993, II.4) per sample, from the drift only (2 NFE, one host read)."""
+    """Hairer, Nørsett & Wanner (1993, II.4) per sample, from the drift only (2 NFE, one host read); the trial stays
+    inside the integration interval (length ``span``)."""
     batch = x0.shape[0]
     t = np.full(batch, t0)
     n0 = ctx.nonlinear(t, x0)
@@ -95,13 +103,14 @@ def _initial_steps(
     d = torch.stack([rms(x0), rms(f0)]).to(device="cpu", dtype=F64).numpy()
     d0, d1 = d[0], d[1]
     h0 = np.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / np.maximum(d1, 1e-300))
-    h0 = np.minimum(h0, ctl.dt_max)
+    h0 = np.minimum(np.minimum(h0, ctl.dt_max), span)
     t1 = t0 + direction * h0
     x1 = x0 + ctx.rows(direction * h0) * f0
     f1 = ctx.coefficient("a", t1) * x1 + ctx.coefficient("b", t1) * ctx.nonlinear(t1, x1)
     d2 = rms(f1 - f0).to(device="cpu", dtype=F64).numpy() / h0
     dm = np.maximum(d1, d2)
     h1 = np.where(dm <= 1e-15, np.maximum(1e-6, h0 * 1e-3), (0.01 / np.maximum(dm, 1e-300)) ** (1.0 / k))
+    h1 = np.where(np.isfinite(d2), h1, h0 * 1e-3)  # a failed trial: start small, the step control takes over
     return np.minimum(100 * h0, h1), n0
 
 
@@ -190,7 +199,7 @@ def solve_adaptive_sde(
     ctx = BatchContext(sde, x0, int(subdivisions))
     n0: Tensor | None = None
     if dt0 is None:
-        h_abs, n0 = _initial_steps(ctx, pair, ctl, t0, x0, direction, k)
+        h_abs, n0 = _initial_steps(ctx, pair, ctl, t0, x0, direction, k, abs(t1 - t0))
         if not per_sample:
             h_abs = np.full(batch, float(h_abs.min()))
     else:
