@@ -40,12 +40,12 @@ def test_metadata_comes_from_the_stepper() -> None:
         assert registry().get("sampler", cls.name).__class__ is cls
     assert DPMSolverPP3M.order == 3.0
     options = DPMSolverPP3MSDE.options()
-    assert options["splitting"] == "data" and options["clock"] == "sigma"
+    assert options["splitting"] == "data" and options["clock"] == "auto"
     assert DPMSolverPP3M.options()["clock"] == "time"
     assert options["start"] == "corrected" and options["curvature"] == 1.0
 
 
-@pytest.mark.parametrize("clock_name", ["log_snr", "sigma"])
+@pytest.mark.parametrize("clock_name", ["log_snr", "sigma", "asinh"])
 @pytest.mark.parametrize("process_name", ["vp", "edm", "discrete"])
 def test_the_clock_problem_has_the_same_step_coefficients(process_name, clock_name, mixture2d) -> None:
     """``L``, the drift weight and the noise std are integrals invariant under the change of time: the problem in λ

@@ -1,5 +1,6 @@
 """The SDE multistep recipes' defaults are the measured best configuration (docs/benchmarks.md, issue 11 goal 1):
-``clock="sigma"``, ``eta=1``, the exact quadratic with the corrected start, the ``logsnr`` grid (exponential σ).
+``clock="auto"`` (σ/α on coarse grids, asinh(σ/α) otherwise), ``eta=1``, the exact quadratic with the corrected start,
+the ``logsnr`` grid (exponential σ).
 On a sharp 1-D mixture (the lab's ``sharp1d`` at a fifth of its samples) the default 3M SDE must stay well ahead of
 the ``edm`` grid and of the configuration the
 lab's first ``sharp1d`` table ran with (``clock="log_snr"``: W1 0.0595 against 0.0070 at 20 NFE, 100 000 samples)."""
@@ -20,7 +21,7 @@ F64 = torch.float64
 def test_the_sde_recipes_default_to_the_measured_best() -> None:
     for cls in (DPMSolverPP2MSDE, DPMSolverPP3MSDE):
         options = cls.options()
-        assert (options["clock"], options["eta"], options["splitting"]) == ("sigma", 1.0, "data"), cls.name
+        assert (options["clock"], options["eta"], options["splitting"]) == ("auto", 1.0, "data"), cls.name
         assert cls.default_grid == "logsnr", cls.name
     options = DPMSolverPP3MSDE.options()
     assert (options["start"], options["curvature"]) == ("corrected", 1.0)

@@ -4,16 +4,18 @@
 ========================= ==================== ========= ========== =========
 sampler                   stepper              η         splitting  clock
 ========================= ==================== ========= ========== =========
-``dpm_solver_pp_2m_sde``  ``exponential_ab2``  1 (SDE)   data       sigma
-``dpm_solver_pp_3m_sde``  ``exponential_ab3``  1 (SDE)   data       sigma
+``dpm_solver_pp_2m_sde``  ``exponential_ab2``  1 (SDE)   data       auto
+``dpm_solver_pp_3m_sde``  ``exponential_ab3``  1 (SDE)   data       auto
 ``dpm_solver_pp_3m``      ``exponential_ab3``  0 (ODE)   data       time
 ========================= ==================== ========= ========== =========
 
 **The clock.** A multistep stepper extrapolates ``N`` (here the denoiser ``D``) polynomially in the time variable of
 the problem it is given, so that variable is part of the method. ``clock`` picks it: ``"sigma"`` (``s = σ/α``,
-EDM's and k-diffusion's noise level), ``"log_snr"`` (``λ = log(α/σ)``, DPM-Solver++'s variable) or ``"time"`` (the
-process's own time, as every other recipe; on ``edm`` it is ``σ``, on a DDPM table the timestep). For ``sigma``
-and ``log_snr`` the recipe hands the stepper the same problem written in ``s``: ``a_s = a dt/ds``,
+EDM's and k-diffusion's noise level), ``"asinh"`` (``s = asinh(σ/α)``: ``σ/α`` near the data, logarithmic at high
+noise), ``"log_snr"`` (``λ = log(α/σ)``, DPM-Solver++'s variable), ``"time"`` (the process's own time, as every other
+recipe; on ``edm`` it is ``σ``, on a DDPM table the timestep) or ``"auto"`` (the SDE recipes' default: ``sigma`` on
+a coarse grid, see :func:`coarse_grid`, else ``asinh``). For ``sigma``, ``asinh`` and ``log_snr`` the recipe hands
+the stepper the same problem written in ``s``: ``a_s = a dt/ds``,
 ``b_s = b dt/ds``, ``g_s = g |dt/ds|^{1/2}``, ``N_s(s, x) = N(t(s), x)``; the integrating factor ``L``, the drift
 weight ``P`` and the noise integral are the same integrals (read from the process's closed forms where it has
 them, the rest by the core's quadrature in ``s``, where the integrands are smooth even on a DDPM table whose
@@ -22,7 +24,11 @@ the measured best on the lab's problem (``docs/benchmarks.md``, ``benchmarks/mul
 SDE recipes, ``time`` for the ODE.
 
 **Checked on every lab problem** (``sharp1d``, ``gmm``, ``subspace_mixture``, ``digits``; docs/benchmarks.md, issue
-11 goal 1): ``clock="sigma"``, ``η = 1``, the exact quadratic stay the defaults. Rejected, each losing somewhere:
+11 goal 1): ``η = 1`` and the exact quadratic stay the defaults; the clock is ``"auto"`` since 2026-11-27: ``asinh`` is
+better than ``sigma`` or equal from 20 NFE on all four problems (3M on ``sharp1d``: W1 0.00108 against 0.00258 at 20
+NFE), but with the trained ``digits`` network at 10 NFE a clock that is logarithmic at high noise extrapolates its
+poor high-noise denoiser too far (Fréchet 182 against 1.68), so on a coarse grid ``sigma`` stays. Rejected, each
+losing somewhere:
 ``η < 1`` (with exact scores 0.5 is 1.2-1.7x better at 10-40 NFE, with the trained ``digits`` network Fréchet 11.5
 against 1.67 at 10 NFE: less noise moves the sampler towards the network's probability-flow ODE, whose law is far
 from the data); the timestep clock (2.2x better on ``sharp1d`` at 10 NFE, 2x worse on ``gmm``, diverges on
@@ -61,37 +67,77 @@ from sdesolve_diffusion.processes import Process
 from sdesolve_diffusion.samplers.base import SamplingContext
 from sdesolve_diffusion.samplers.solver import SolverSampler
 
-__all__ = ["CLOCKS", "Clock", "DPMSolverPP2MSDE", "DPMSolverPP3M", "DPMSolverPP3MSDE", "MultistepSampler"]
+__all__ = [
+    "CLOCKS",
+    "COARSE_RATIO",
+    "Clock",
+    "DPMSolverPP2MSDE",
+    "DPMSolverPP3M",
+    "DPMSolverPP3MSDE",
+    "MultistepSampler",
+    "auto_clock",
+    "coarse_grid",
+]
 
-CLOCKS = ("sigma", "log_snr", "time")
+CLOCKS = ("sigma", "asinh", "log_snr", "time", "auto")
+
+#: a grid is coarse when its steps divide the noise level ``σ/α`` by more than this on average (geometric mean,
+#: ``(σ_first/σ_last)^(1/steps)``, whatever the grid's shape): over the lab's σ/α range (80-157 down to 0.01) that is
+#: 10 or fewer steps. ``clock="auto"`` and ``sa_solver``'s ``corrector_order="auto"`` switch on it (measured:
+#: docs/benchmarks.md "Defaults revised on 2026-11-27").
+COARSE_RATIO = 2.5
+
+
+def coarse_grid(process: Process, times: Tensor) -> bool:
+    """Whether the grid ``times`` is coarse: its steps divide ``σ/α`` by more than :data:`COARSE_RATIO` on average."""
+    sigma = process.edm_sigma(times[[0, -1]].to(F64))
+    steps = times.numel() - 1
+    return steps > 0 and float(sigma[0] / sigma[1]) ** (1.0 / steps) > COARSE_RATIO
+
+
+def auto_clock(process: Process, times: Tensor) -> str:
+    """The clock ``"auto"`` stands for: ``"sigma"`` on a coarse grid (:func:`coarse_grid`), else ``"asinh"``."""
+    return "sigma" if coarse_grid(process, times) else "asinh"
 
 
 class Clock:
     """A change of time ``t ↦ s`` of a process in which a multistep stepper extrapolates ``N``:
 
     * ``"sigma"``: ``s = σ(t)/α(t)``, the noise level of ``x/α`` (EDM's and k-diffusion's time; increases with t);
+    * ``"asinh"``: ``s = asinh(σ/α)``: ``σ/α`` below 1 (the data's scale, unit variance as VP assumes), ``log(2σ/α)``
+      well above it (increases with t);
     * ``"log_snr"``: ``s = λ = log(α/σ) = -log(σ/α)`` (DPM-Solver++'s variable; decreases as t increases).
     """
 
     def __init__(self, process: Process, name: str) -> None:
-        if name not in ("sigma", "log_snr"):
-            raise ValueError(f"a clock is 'sigma' or 'log_snr', got {name!r}")
+        if name not in ("sigma", "asinh", "log_snr"):
+            raise ValueError(f"a clock is 'sigma', 'asinh' or 'log_snr', got {name!r}")
         self.process, self.name = process, name
-        self.increasing = name == "sigma"  # the orientation of s against t
+        self.increasing = name != "log_snr"  # the orientation of s against t
 
     def of(self, t: Tensor) -> Tensor:
         """``s(t)``."""
-        return self.process.edm_sigma(t) if self.name == "sigma" else self.process.log_snr(t)
+        if self.name == "log_snr":
+            return self.process.log_snr(t)
+        sigma = self.process.edm_sigma(t)
+        return sigma if self.name == "sigma" else torch.asinh(sigma)
 
     def time(self, s: Tensor) -> Tensor:
         """``t(s)``."""
-        return self.process.t_from_edm_sigma(s if self.name == "sigma" else torch.exp(-s))
+        if self.name == "log_snr":
+            return self.process.t_from_edm_sigma(torch.exp(-s))
+        return self.process.t_from_edm_sigma(s if self.name == "sigma" else torch.sinh(s))
 
     def dt_ds(self, t: Tensor) -> Tensor:
-        """``dt/ds`` at ``t``: ``dλ/dt = dlog α/dt - dlog σ/dt``, ``d(σ/α)/dt = -(σ/α) dλ/dt``."""
+        """``dt/ds`` at ``t``: ``dλ/dt = dlog α/dt - dlog σ/dt``, ``d(σ/α)/dt = -(σ/α) dλ/dt``,
+        ``d asinh(σ/α)/dt = (1 + (σ/α)²)^{-1/2} d(σ/α)/dt``."""
         p = self.process
         dlam = p.dlog_alpha(t) - p.dlog_sigma(t)
-        return 1.0 / (-p.edm_sigma(t) * dlam if self.name == "sigma" else dlam)
+        if self.name == "log_snr":
+            return 1.0 / dlam
+        sigma = p.edm_sigma(t)
+        dsigma = -sigma * dlam
+        return 1.0 / (dsigma if self.name == "sigma" else dsigma / torch.sqrt(1.0 + sigma * sigma))
 
     def problem(self, sde: SemilinearSDE) -> SemilinearSDE:
         """``sde`` written in ``s`` (same solution, same noise integrals; see the module docstring)."""
@@ -194,6 +240,8 @@ class MultistepSampler(SolverSampler):
         clock = stepper_options.pop("clock", None) or self.clock
         if clock not in CLOCKS:
             raise ValueError(f"{self.name}: clock must be one of {CLOCKS}, got {clock!r}")
+        if clock == "auto":
+            clock = auto_clock(ctx.process, ctx.times)
         if clock == "time":
             return super()._advance(ctx, x, on_step, stepper_options)
         if float(ctx.process.sigma(ctx.times[-1])) <= 0:
@@ -228,6 +276,7 @@ class MultistepSampler(SolverSampler):
 class DPMSolverPP2MSDE(MultistepSampler):
     name = "dpm_solver_pp_2m_sde"
     stepper = "exponential_ab2"
+    clock = "auto"  # measured: sigma on coarse grids, asinh otherwise (docs/benchmarks.md)
     default_grid = "logsnr"  # measured: better than edm at 10-40 NFE on the lab problems (docs/benchmarks.md)
     summary = "DPM-Solver++(2M) SDE: exponential AB2 in σ on the reverse SDE (k-diffusion sample_dpmpp_2m_sde)"
 
@@ -235,6 +284,7 @@ class DPMSolverPP2MSDE(MultistepSampler):
 class DPMSolverPP3MSDE(MultistepSampler):
     name = "dpm_solver_pp_3m_sde"
     stepper = "exponential_ab3"
+    clock = "auto"  # measured: sigma on coarse grids, asinh otherwise (docs/benchmarks.md)
     default_grid = "logsnr"  # measured: better than edm at 10-40 NFE on the lab problems (docs/benchmarks.md)
     summary = "DPM-Solver++(3M) SDE: exponential AB3 in σ on the reverse SDE (k-diffusion sample_dpmpp_3m_sde)"
 

@@ -15,26 +15,19 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from sdesolve.dtypes import F64
 from sdesolve_diffusion.processes import Process
 from sdesolve_diffusion.samplers.base import SamplingContext
-from sdesolve_diffusion.samplers.multistep import MultistepSampler
+from sdesolve_diffusion.samplers.multistep import COARSE_RATIO, MultistepSampler, coarse_grid
 
 __all__ = ["COARSE_RATIO", "SASolverSampler", "auto_corrector_order"]
-
-#: ``corrector_order="auto"`` takes 1 when the grid's steps divide the noise level ``σ/α`` by more than this on
-#: average (geometric mean: ``(σ_first/σ_last)^(1/steps)``, whatever the grid's shape), else 3. Measured
-#: (docs/benchmarks.md "SA-Solver"): the first-order corrector is better at 6-10 NFE on every lab problem (9 steps
-#: over the lab's σ/α range of 80-157 down to 0.01: 2.7-2.9 per step), mixed at 12-15 and worse on 3 of 4 from 17.
-COARSE_RATIO = 2.5
 
 
 def auto_corrector_order(process: Process, times: Tensor) -> int:
     """The corrector order ``"auto"`` stands for on the grid ``times``: 1 on a coarse grid (its steps dividing ``σ/α``
-    by more than :data:`COARSE_RATIO` on average), where a higher-order corrector extrapolates too far, else 3."""
-    sigma = process.edm_sigma(times[[0, -1]].to(F64))
-    steps = times.numel() - 1
-    return 1 if steps > 0 and float(sigma[0] / sigma[1]) ** (1.0 / steps) > COARSE_RATIO else 3
+    by more than :data:`~sdesolve_diffusion.samplers.multistep.COARSE_RATIO` on average), where a higher-order
+    corrector extrapolates too far, else 3. Measured (docs/benchmarks.md "SA-Solver"): the first-order corrector is
+    better at 6-10 NFE on every lab problem, mixed at 12-15 and worse on 3 of 4 from 17."""
+    return 1 if coarse_grid(process, times) else 3
 
 
 class SASolverSampler(MultistepSampler):
