@@ -5,9 +5,7 @@
 from __future__ import annotations
 
 import torch
-from sdesolve_diffusion.processes import DiscreteProcess
 from sdesolve_diffusion.samplers.ddram_ms import DDRaMMultistep
-from sdesolve_diffusion.targets import GaussianMixture
 from torch import Tensor
 
 import sdesolve
@@ -37,37 +35,23 @@ class _Counted:
 
 
 def test_at_10_nfe_it_spends_10_and_beats_ddram_on_sharp_modes() -> None:
-    target = GaussianMixture(
-        torch.tensor([[-0.5], [0.0], [0.4]], dtype=F64),
-        torch.tensor([0.01, 0.02, 0.015], dtype=F64) ** 2,
-        torch.tensor([0.3, 0.45, 0.25], dtype=F64),
-    )
-    process, n = DiscreteProcess.linear(), 20_000
-    t_max, t_end = torch.tensor(process.t_max, dtype=F64), torch.tensor(1.0, dtype=F64)
-    a_end, s_end = float(process.alpha(t_end)), float(process.sigma(t_end))
+    from sharp_modes import sharp_modes
 
-    def denoise(x: Tensor) -> Tensor:
-        a, s = torch.full((x.shape[0],), a_end, dtype=F64), torch.full((x.shape[0],), s_end, dtype=F64)
-        return (x + s_end**2 * target.noised_score(a, s, x)) / a_end
-
-    probs = (torch.arange(n, dtype=F64) + 0.5) / n
-    exact = denoise(target.quantiles_1d(probs, a_end, s_end)[:, None])[:, 0]
-    gen = torch.Generator().manual_seed(0)
-    x_T = target.sample(n, alpha=float(process.alpha(t_max)), sigma=float(process.sigma(t_max)), generator=gen)
+    case = sharp_modes()
 
     def w1(sampler: str, steps: int) -> tuple[float, int]:
-        model = _Counted(target.model(process, "eps"))
+        model = _Counted(case.target.model(case.process, "eps"))
         x = sdesolve.sample(
             model,
-            x_T,
+            case.x_T,
             sampler,
             steps=steps,
-            process=process,
+            process=case.process,
             denoise=True,
             grid_options={"t_min": 1.0},
             generator=torch.Generator().manual_seed(10),
         )
-        return float((x[:, 0].sort().values - exact).abs().mean()), model.calls
+        return case.w1(x), model.calls
 
     ms, ms_nfe = w1("ddram_ms", 9)
     two, two_nfe = w1("ddram", 4)
