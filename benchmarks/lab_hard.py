@@ -31,6 +31,7 @@ PEERS_HI = "k-diffusion:dpmpp_3m_sde,k-diffusion:dpmpp_2m_sde"
 SETTINGS = {
     "sharp1d": ("sharp1d", ["--n", "100000"]),
     "digits": ("digits", ["--n", "1000"]),
+    "gmm": ("gmm", ["--n", "10000"]),  # sdesolve compare's default problem, for the who-wins summary
     "subspace_mixture": ("subspace_mixture", ["--n", "20000"]),
     # the size the docs' table was measured at on the loaded 2-core machine (the 20000-sample, d = 128 run is slower)
     "subspace_mixture_d64": ("subspace_mixture", ["--dim", "64", "--n", "4000"]),
@@ -91,6 +92,7 @@ def markdown(folder: str, problems: list[str]) -> str:
         if res is None:
             continue
         draws = ", ".join(f"{d:.3g}" for d in res.get("floor_draws") or [])
+        draws = f" ({draws})" if draws else ""
         m = res["machine"]
         seeds = str(res["config"]["seed"])
         out += [
@@ -98,7 +100,7 @@ def markdown(folder: str, problems: list[str]) -> str:
             "",
             f"{res['problem']['n']} samples per run, {'seeds' if ',' in seeds else 'seed'} {seeds}"
             f"{' (mean over the seeds)' if ',' in seeds else ''}; {res['metric']}: floor "
-            f"{res['floor']:.3g} ({draws}); flow-distance floor {res['flow_floor']:.2g} (256 paths). "
+            f"{res['floor']:.3g}{draws}; flow-distance floor {res['flow_floor']:.2g} (256 paths). "
             f"{m['platform']}, {m['threads']} thread(s), torch {m['torch']}.",
             "",
         ]
