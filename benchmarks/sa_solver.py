@@ -22,12 +22,10 @@ import platform
 import time
 
 import torch
-from sdesolve_lab.methods import kdiffusion_method, our_method
+from sdesolve_lab.methods import diffusers_sa_solver_method, kdiffusion_method, our_method
 from sdesolve_lab.metrics import SlicedW1
 from sdesolve_lab.peers import load_kdiffusion_sampling
 from sdesolve_lab.problem import make_problem
-
-from sdesolve.dtypes import F64
 
 DEFAULTS = [("sa_solver", {}), ("sa_solver", {"grid": "edm"}), ("dpm_solver_pp_3m_sde", {})]  # the recipes as shipped
 CONFIGS = [  # (sampler, options): exploratory rows
@@ -45,38 +43,12 @@ CONFIGS = [  # (sampler, options): exploratory rows
     ("sa_solver", {"predictor_order": 3, "corrector_order": 3, "eta": 0.7}),
 ]
 KD_PEERS = ("dpmpp_sde", "dpmpp_2m_sde", "dpmpp_3m_sde", "euler_ancestral", "dpm_2_ancestral")
-# diffusers' SASolverScheduler: its defaults (orders 2/2, τ = 1 only for timesteps 200-800), and τ = 1 throughout with
-# the paper's unconditional orders 3/3 on diffusers' Karras noise levels
+# diffusers' SASolverScheduler, as the lab runs it (sdesolve_lab.methods.DIFFUSERS_SA_SOLVER): its defaults (orders
+# 2/2, τ = 1 only for timesteps 200-800), and τ = 1 throughout with the paper's orders 3/3 on its Karras noise levels
 DIFFUSERS = {
-    "diffusers:SASolver (defaults)": {},
-    "diffusers:SASolver p3 c3 tau=1 karras": {
-        "predictor_order": 3,
-        "corrector_order": 3,
-        "tau_func": lambda t: 1.0,
-        "use_karras_sigmas": True,
-    },
+    "diffusers:SASolver (defaults)": "diffusers:SASolver",
+    "diffusers:SASolver p3 c3 tau=1 karras": "diffusers:SASolver@karras-p3c3",
 }
-
-
-def _diffusers_sa_solver(config: dict):
-    """diffusers' ``SASolverScheduler`` on the problem's DDPM table (``budget - 1`` steps, its own timesteps, ending at
-    timestep 0 = our ``t_end``), then the exact denoiser there: ``budget`` NFE."""
-
-    def run(pb, x_T, budget, seed):
-        import diffusers
-
-        model = pb.model()
-        sched = diffusers.SASolverScheduler(beta_schedule="linear", **config)
-        sched.set_timesteps(max(1, budget - 1))
-        gen = torch.Generator().manual_seed(seed)
-        x = x_T.clone()
-        for t in sched.timesteps:
-            eps = model(x, torch.full((x.shape[0],), float(t), dtype=x.dtype))
-            x = sched.step(eps, t, x, generator=gen).prev_sample
-        x = pb.adapter(model).data(torch.full((x.shape[0],), pb.t_end, dtype=F64), x)
-        return x, model.nfe
-
-    return run
 
 
 def _label(sampler: str, options: dict) -> str:
@@ -105,7 +77,7 @@ def main() -> None:
             f"k-diffusion:{name} (logsnr grid)": kdiffusion_method(name, grid="logsnr", step_noise=True).run
             for name in ("dpmpp_2m_sde", "dpmpp_3m_sde")
         }
-    methods |= {name: _diffusers_sa_solver(config) for name, config in DIFFUSERS.items()}
+    methods |= {name: diffusers_sa_solver_method(lab).run for name, lab in DIFFUSERS.items()}
     if args.fast_peers:  # measured never best on any problem (docs/benchmarks.md): dpmpp_sde's tree is the slow one
         methods = {k: v for k, v in methods.items() if "ancestral" not in k}
     if args.only:

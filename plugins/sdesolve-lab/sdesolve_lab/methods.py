@@ -23,10 +23,12 @@ from sdesolve_lab.peers import load_kdiffusion_sampling
 from sdesolve_lab.problem import LabProblem
 
 __all__ = [
+    "DIFFUSERS_SA_SOLVER",
     "KD_SAMPLERS",
     "PEER_LIBRARIES",
     "Method",
     "budget_tolerance",
+    "diffusers_sa_solver_method",
     "kdiffusion_method",
     "our_method",
     "our_methods",
@@ -269,6 +271,45 @@ def _diffusers(cls_name: str, stochastic: bool) -> Method:
     return Method(f"diffusers:{cls_name.removesuffix('Scheduler')}", "diffusers", stochastic, run)
 
 
+#: diffusers' ``SASolverScheduler`` configurations the lab runs: its defaults (orders 2/2, τ = 1 only for timesteps
+#: 200-800) and τ = 1 throughout with the paper's orders 3/3 on its Karras noise levels (docs/benchmarks.md "SA-Solver")
+DIFFUSERS_SA_SOLVER: dict[str, dict[str, Any]] = {
+    "diffusers:SASolver": {},
+    "diffusers:SASolver@karras-p3c3": {
+        "predictor_order": 3,
+        "corrector_order": 3,
+        "tau_func": lambda t: 1.0,
+        "use_karras_sigmas": True,
+    },
+}
+
+
+def diffusers_sa_solver_method(name: str) -> Method:
+    """diffusers' ``SASolverScheduler`` (a configuration of :data:`DIFFUSERS_SA_SOLVER`) on the problem's DDPM table:
+    ``budget - 1`` steps over its own timesteps, ending at timestep 0 (the problem's ``t_end``), then the exact
+    denoiser there, as sdesolve's samplers end: ``budget`` NFE. Stochastic, its noise from a generator seeded
+    ``seed``."""
+    if name not in DIFFUSERS_SA_SOLVER:
+        raise ValueError(f"unknown SASolver configuration {name!r}; known: {', '.join(DIFFUSERS_SA_SOLVER)}")
+    config = DIFFUSERS_SA_SOLVER[name]
+
+    def run(pb: LabProblem, x_T: Tensor, budget: int, seed: int, bm=None):
+        import diffusers
+
+        model = pb.model()
+        sched = diffusers.SASolverScheduler(beta_schedule="linear", **config)
+        sched.set_timesteps(max(1, budget - 1))
+        gen = torch.Generator().manual_seed(seed)
+        x = x_T.clone()
+        for t in sched.timesteps:
+            eps = model(x, torch.full((x.shape[0],), float(t), dtype=x.dtype))
+            x = sched.step(eps, t, x, generator=gen).prev_sample
+        x = pb.adapter(model).data(torch.full((x.shape[0],), pb.t_end, dtype=x.dtype), x)
+        return x, model.nfe
+
+    return Method(name, "diffusers", True, run)
+
+
 PEER_LIBRARIES = ("torchsde", "torchdiffeq", "k-diffusion", "diffusers")
 
 
@@ -299,5 +340,6 @@ def peer_methods(libraries: tuple[str, ...] | None = None) -> list[Method]:
             _diffusers("DPMSolverMultistepScheduler", False),
             _diffusers("UniPCMultistepScheduler", False),
             _diffusers("DEISMultistepScheduler", False),
+            *(diffusers_sa_solver_method(name) for name in DIFFUSERS_SA_SOLVER),
         ]
     return out

@@ -73,3 +73,18 @@ def test_kdiffusion_method_looks_up_its_sampler(problem) -> None:
     sde = kdiffusion_method("dpmpp_sde")  # two NFE per step: budget 10 -> 5 sigmas, 4 steps, the last one NFE
     assert sde.stochastic and sde.name == "k-diffusion:dpmpp_sde" and sde.run(pb, x_T, 10, 3)[1] == 9
     assert KD_SAMPLERS["heun"] == (True, False) and KD_SAMPLERS["euler_ancestral"] == (False, True)
+
+
+def test_diffusers_sa_solver_method(problem) -> None:
+    pytest.importorskip("diffusers")
+    from sdesolve_lab.methods import DIFFUSERS_SA_SOLVER, diffusers_sa_solver_method, peer_methods
+
+    with pytest.raises(ValueError, match="unknown SASolver configuration 'nope'"):
+        diffusers_sa_solver_method("nope")
+    pb, x_T = problem
+    m = diffusers_sa_solver_method("diffusers:SASolver")
+    assert m.stochastic and m.library == "diffusers"
+    x, nfe = m.run(pb, x_T, 10, 3)
+    assert nfe == 10 and torch.isfinite(x).all()  # 9 scheduler steps, then the exact denoiser
+    assert torch.equal(x, m.run(pb, x_T, 10, 3)[0]) and not torch.equal(x, m.run(pb, x_T, 10, 4)[0])  # seeded noise
+    assert set(DIFFUSERS_SA_SOLVER) <= {p.name for p in peer_methods(("diffusers",))}
