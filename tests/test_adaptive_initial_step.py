@@ -1,11 +1,11 @@
 """The adaptive drivers' starting-step heuristic (Hairer-Nørsett-Wanner II.4) probes ``F`` one Euler step ahead; the
 probe must stay inside the integration interval. Found by the property test of ``sdesolve.sample``: the ``adaptive``
 sampler with an x0-prediction model on the DDPM table probed t = 1000 - 2550 < 0, got an infinite slope there and
-started with a zero step ("step size 0 at t = 1000 is below round-off")."""
+started with a zero step ("step size 0 at t = 1000 is below round-off"); that case is in the diffusion plugin's
+``tests/test_adaptive_initial_step_sampler.py``."""
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 import sdesolve
@@ -37,12 +37,3 @@ def test_sde_driver_probes_inside_the_interval() -> None:
         sde, x0, [1.0, 0.0], "exponential_rk2", rtol=1e-3, atol=1e-3, generator=torch.Generator().manual_seed(0)
     )
     assert torch.isfinite(out.x).all()
-
-
-@pytest.mark.parametrize("prediction", ["x0", "v"])
-def test_the_adaptive_sampler_on_the_ddpm_table_with_a_data_prediction_model(prediction) -> None:
-    def model(x, t):
-        return 0.1 * torch.tanh(x)
-
-    out = sdesolve.sample(model, (2, 1), "adaptive", steps=1, process="discrete", prediction=prediction, seeds=[0, 1])
-    assert torch.isfinite(out).all()
