@@ -28,7 +28,7 @@ import time
 
 import torch
 from sdesolve_diffusion.samplers.base import time_per_sample
-from sdesolve_lab.methods import _diffusers, _kdiffusion
+from sdesolve_lab.methods import _diffusers, kdiffusion_method, our_method
 from sdesolve_lab.metrics import strong_error
 from sdesolve_lab.peers import load_kdiffusion_sampling
 from sdesolve_lab.problem import make_problem
@@ -53,27 +53,8 @@ OURS = {  # label: (sampler, options)
 
 
 def _ours(sampler: str, options: dict):
-    nfe_per_step = sdesolve.registry().items["sampler"][sampler].nfe_per_step
-    options = dict(options)
-    grid = options.pop("grid", None)
-
-    def run(pb, x_T, budget, seed):
-        model = pb.model()
-        x = sdesolve.sample(
-            model,
-            x_T,
-            sampler,
-            steps=max(1, (budget - 1) // nfe_per_step),
-            process=pb.process,
-            grid=grid,
-            denoise=True,
-            grid_options={"t_min": pb.t_end},
-            generator=torch.Generator().manual_seed(seed),
-            **options,
-        )
-        return x, model.nfe
-
-    return run
+    """The lab's runner (``our_method``) for ``sampler`` with ``options``."""
+    return our_method(sampler, **options).run
 
 
 def _diffusers_unipc_karras():
@@ -90,27 +71,6 @@ def _diffusers_unipc_karras():
             eps = model(x, torch.full((x.shape[0],), float(t), dtype=x.dtype))
             x = sched.step(eps, t, x).prev_sample
         return x, model.nfe
-
-    return run
-
-
-def _kdiffusion_on(kd, name: str, grid: str):
-    """k-diffusion's ``sample_<name>`` on our ``grid`` (the lab's runner uses ``edm``), ending at σ = 0."""
-    fn = getattr(kd, f"sample_{name}")
-
-    def run(pb, x_T, budget, seed):
-        model = pb.model()
-        ad = pb.adapter(model)
-        proc = pb.process
-        times = sdesolve.registry().get("grid", grid)(proc, max(budget - 1, 1), t_min=pb.t_end)
-        sigmas = torch.cat([proc.edm_sigma(times), torch.zeros(1, dtype=F64)]).to(x_T.dtype)
-
-        def denoiser(y, sigma):
-            t = proc.t_from_edm_sigma(sigma.to(F64))
-            return ad.data(t, proc.alpha(t).to(y.dtype)[:, None] * y)
-
-        y = fn(denoiser, x_T / float(proc.alpha(times[0])), sigmas, disable=True)
-        return y, model.nfe
 
     return run
 
@@ -209,9 +169,9 @@ def main() -> None:
     kd = load_kdiffusion_sampling()
     if kd is not None:
         for name in ("lms", "dpmpp_2m"):
-            methods[f"k-diffusion:{name}"] = _kdiffusion(kd, name, False, False).run
+            methods[f"k-diffusion:{name}"] = kdiffusion_method(name).run
             for grid in ("logsnr", "quadratic"):  # the same grids as ours: the solver, not the grid
-                methods[f"k-diffusion:{name} grid={grid}"] = _kdiffusion_on(kd, name, grid)
+                methods[f"k-diffusion:{name} grid={grid}"] = kdiffusion_method(name, grid=grid).run
     rows = []
     for label, run in methods.items():
         errors, counts = [], []

@@ -180,8 +180,9 @@ def _clamped_tree_sampler(kd, x: Tensor, sigmas: Tensor) -> Callable[[Tensor, Te
 
 #: the σ grids the lab gives k-diffusion: its usual Karras ρ = 7 grid (``get_sigmas_karras``, our ``edm``) and, for
 #: the multistep samplers, the exponential one (``get_sigmas_exponential``, our ``logsnr``: uniform in log σ), on
-#: which they are stronger at low NFE (docs/benchmarks.md, "SA-Solver"): the who-wins tables face both
-KD_GRIDS = {"edm": "", "logsnr": "@logsnr"}
+#: which they are stronger at low NFE (docs/benchmarks.md, "SA-Solver"): the who-wins tables face both; ``quadratic``
+#: (uniform in sqrt(σ)-like spacing, our ``quadratic``) for the benchmarks that compare solvers on one grid
+KD_GRIDS = {"edm": "", "logsnr": "@logsnr", "quadratic": "@quadratic"}
 
 
 #: the k-diffusion samplers the lab runs: name -> (two NFE per step, stochastic)
