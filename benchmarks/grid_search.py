@@ -32,7 +32,6 @@ import time
 import torch
 from sdesolve_diffusion.grid_search import GridObjective, optimize_grid
 from sdesolve_diffusion.samplers.base import time_per_sample
-from sdesolve_lab.metrics import SlicedW1
 from sdesolve_lab.problem import DEFAULTS, make_problem
 
 import sdesolve
@@ -55,12 +54,6 @@ def flow_reference(pb, x_T: torch.Tensor) -> torch.Tensor:
         options={"jump_t": jumps},
     )
     return ad.data(time_per_sample(pb.t_end, x), x)
-
-
-def metric_for(pb, n: int, seed: int):
-    if pb.metric_factory is not None:
-        return pb.metric_factory(pb, n, seed)
-    return SlicedW1(pb.target, n, seed=seed)
 
 
 def sample(pb, sampler: str, x_T: torch.Tensor, grid: torch.Tensor, seed: int) -> torch.Tensor:
@@ -174,7 +167,7 @@ def main() -> None:
     rows = []
     for problem in args.problems.split(","):
         pb = make_problem(problem)
-        metric = metric_for(pb, DEFAULTS[problem]["n"], args.seed)
+        metric = pb.metric(DEFAULTS[problem]["n"], args.seed)
         flow = None
         samplers = args.samplers.split(",")
         if any(not sdesolve.registry().get("sampler", s).stochastic for s in samplers):

@@ -24,8 +24,8 @@ import platform
 import time
 
 import torch
-from sdesolve_lab.methods import _diffusers, kdiffusion_method, our_method
-from sdesolve_lab.metrics import SlicedW1, strong_error
+from sdesolve_lab.methods import _diffusers, kdiffusion_method, mean_error, our_method
+from sdesolve_lab.metrics import strong_error
 from sdesolve_lab.peers import load_kdiffusion_sampling
 from sdesolve_lab.problem import make_problem
 
@@ -176,10 +176,7 @@ def main() -> None:
         peer_differences()
         return
     pb = make_problem(args.problem, args.dim)
-    if pb.metric_factory is None:
-        metric = SlicedW1(pb.target, args.n, seed=0)
-    else:
-        metric = pb.metric_factory(pb, args.n, 0)
+    metric = pb.metric(args.n, 0)
     kd = load_kdiffusion_sampling()
     methods = {}
     for sampler, options in OURS:
@@ -197,13 +194,9 @@ def main() -> None:
     rows = []
     for name, run in methods.items():
         for budget in args.nfe:
-            errors, nfes = [], []
-            for seed in range(args.seeds):
-                x, nfe = run(pb, pb.prior(args.n, seed), budget, seed + budget)
-                errors.append(metric(x))
-                nfes.append(nfe)
-            rows.append({"method": name, "budget": budget, "nfe": max(nfes), "w1": sum(errors) / len(errors)})
-            print(f"{name:70s} NFE {max(nfes):3d}  error {rows[-1]['w1']:.5f}", flush=True)
+            error, nfe = mean_error(run, pb, metric, budget, args.n, args.seeds)
+            rows.append({"method": name, "budget": budget, "nfe": nfe, "w1": error})
+            print(f"{name:70s} NFE {nfe:3d}  error {error:.5f}", flush=True)
     print(f"\n{pb.description}; {args.n} samples, mean of {args.seeds} seeds; {metric.name}, floor {metric.floor:.5f}")
     machine = platform.processor() or platform.machine()
     print(f"{machine}, torch {torch.__version__}, {time.perf_counter() - start:.0f} s")

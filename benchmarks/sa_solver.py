@@ -22,8 +22,7 @@ import platform
 import time
 
 import torch
-from sdesolve_lab.methods import diffusers_sa_solver_method, kdiffusion_method, our_method
-from sdesolve_lab.metrics import SlicedW1
+from sdesolve_lab.methods import diffusers_sa_solver_method, kdiffusion_method, mean_error, our_method
 from sdesolve_lab.peers import load_kdiffusion_sampling
 from sdesolve_lab.problem import make_problem
 
@@ -68,7 +67,7 @@ def main() -> None:
     parser.add_argument("--json", help="write the rows here")
     args = parser.parse_args()
     pb = make_problem(args.problem, args.dim)
-    metric = SlicedW1(pb.target, args.n, seed=0) if pb.metric_factory is None else pb.metric_factory(pb, args.n, 0)
+    metric = pb.metric(args.n, 0)
     specs = DEFAULTS + (CONFIGS if args.configs else [])
     methods = {f"sdesolve:{_label(sampler, options)}": our_method(sampler, **options).run for sampler, options in specs}
     if load_kdiffusion_sampling() is not None:
@@ -86,13 +85,9 @@ def main() -> None:
     rows = []
     for name, run in methods.items():
         for budget in args.nfe:
-            errors, nfes = [], []
-            for seed in range(args.seeds):
-                x, nfe = run(pb, pb.prior(args.n, seed), budget, seed + budget)
-                errors.append(float(metric(x)))
-                nfes.append(nfe)
-            rows.append({"method": name, "budget": budget, "nfe": max(nfes), "error": sum(errors) / len(errors)})
-            print(f"{name:72s} NFE {max(nfes):3d}  error {rows[-1]['error']:.5f}", flush=True)
+            error, nfe = mean_error(run, pb, metric, budget, args.n, args.seeds)
+            rows.append({"method": name, "budget": budget, "nfe": nfe, "error": error})
+            print(f"{name:72s} NFE {nfe:3d}  error {error:.5f}", flush=True)
     print(f"\n{pb.description}; {args.n} samples, mean of {args.seeds} seeds; {metric.name}, floor {metric.floor:.5f}")
     machine = platform.processor() or platform.machine()
     print(f"{machine}, torch {torch.__version__}, {time.perf_counter() - start:.0f} s")

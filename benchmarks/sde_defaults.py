@@ -4,7 +4,7 @@ Each ``--spec`` is ``SAMPLER:key=value,key=value`` (values parsed as int, float,
 option list is the sampler's defaults); ``--peers`` adds k-diffusion rows ``NAME@GRID``. Every row runs the lab's way
 (``sdesolve_lab.methods.our_method`` / ``kdiffusion_method``: the problem's process, its exact ``p_T`` draw where it
 has one, the grid ending at its ``t_end``, the denoiser at the end, NFE counted by the model wrapper) and prints the
-problem's error (``problem.metric_factory``, or sliced W1 on ``gmm``) per NFE budget, the mean over ``--seeds`` seeds
+problem's error (``LabProblem.metric``: sliced W1 on ``gmm``) per NFE budget, the mean over ``--seeds`` seeds
 (seed s: ``x_T = pb.prior(n, s)``, sampler seed ``s + budget``).
 
     OMP_NUM_THREADS=1 python benchmarks/sde_defaults.py --problem sharp1d --n 100000 \\
@@ -21,8 +21,7 @@ import time
 from typing import Any
 
 import torch
-from sdesolve_lab.methods import kdiffusion_method, our_method
-from sdesolve_lab.metrics import SlicedW1
+from sdesolve_lab.methods import kdiffusion_method, mean_error, our_method
 from sdesolve_lab.problem import make_problem
 
 
@@ -58,7 +57,7 @@ def main() -> None:
     p.add_argument("--peers", nargs="*", default=[], help="k-diffusion NAME@GRID rows, e.g. dpmpp_2m_sde@logsnr")
     args = p.parse_args()
     pb = make_problem(args.problem, args.dim)
-    metric = SlicedW1(pb.target, args.n, seed=0) if pb.metric_factory is None else pb.metric_factory(pb, args.n, 0)
+    metric = pb.metric(args.n, 0)
     rows = []
     for spec in args.spec:
         name, options = parse_spec(spec)
@@ -70,11 +69,8 @@ def main() -> None:
     for label, method in rows:
         cells = []
         for budget in args.nfe:
-            errors, nfe = [], 0
-            for seed in range(args.seeds):
-                x, nfe = method.run(pb, pb.prior(args.n, seed), budget, seed + budget)
-                errors.append(metric(x))
-            cells.append(f"{budget}: {sum(errors) / len(errors):.5f} ({nfe} NFE)")
+            error, nfe = mean_error(method.run, pb, metric, budget, args.n, args.seeds)
+            cells.append(f"{budget}: {error:.5f} ({nfe} NFE)")
         print(f"{label:64s} " + "  ".join(cells), flush=True)
     print(
         f"\n{pb.description}; {args.n} samples, mean of {args.seeds} seeds; {metric.name}, floor {metric.floor:.5f}; "

@@ -18,7 +18,7 @@ from sdesolve.dtypes import DTYPES, F64
 from sdesolve.reference import brownian_interval, odeint_reference, sdeint_reference
 from sdesolve.report import table
 from sdesolve_lab.methods import Method, our_methods, peer_methods
-from sdesolve_lab.metrics import GaussianW2, SlicedW1, strong_error
+from sdesolve_lab.metrics import strong_error
 from sdesolve_lab.problem import DEFAULTS, LabProblem, make_problem
 
 __all__ = [
@@ -149,10 +149,7 @@ def compare(cfg: CompareConfig, progress: bool = True) -> dict[str, Any]:
     if cfg.n is None:
         cfg.n = DEFAULTS[cfg.target]["n"]
     pb = make_problem(cfg.target, cfg.dim, seed=cfg.seed)
-    if pb.metric_factory is not None:
-        metric = pb.metric_factory(pb, cfg.n, cfg.seed)
-    else:
-        metric = (GaussianW2 if cfg.target == "gaussian" else SlicedW1)(pb.target, cfg.n, seed=cfg.seed)
+    metric = pb.metric(cfg.n, cfg.seed)
     methods: list[Method] = our_methods(cfg.samplers) + select_peers(cfg)
     x_T = pb.prior(cfg.n, cfg.seed, dtype, cfg.device)
     x_paths = pb.prior(cfg.paths, cfg.seed + 1)

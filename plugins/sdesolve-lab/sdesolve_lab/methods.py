@@ -30,6 +30,7 @@ __all__ = [
     "budget_tolerance",
     "diffusers_sa_solver_method",
     "kdiffusion_method",
+    "mean_error",
     "our_method",
     "our_methods",
     "peer_methods",
@@ -99,6 +100,19 @@ def our_method(name: str, **options: Any) -> Method:
         return x, model.nfe
 
     return Method(f"sdesolve:{_label(name, options)}", "sdesolve", smp.stochastic, run, path=hasattr(smp, "stepper"))
+
+
+def mean_error(
+    run: Callable[..., tuple[Tensor, int]], pb: LabProblem, metric: Any, budget: int, n: int, seeds: int
+) -> tuple[float, int]:
+    """``run`` at ``budget`` over ``seeds`` seeds, the benchmarks' protocol (seed ``s``: ``x_T = pb.prior(n, s)``,
+    the method's seed ``s + budget``): the mean of ``metric`` over the seeds and the largest NFE spent."""
+    errors, nfes = [], []
+    for seed in range(seeds):
+        x, nfe = run(pb, pb.prior(n, seed), budget, seed + budget)
+        errors.append(float(metric(x)))
+        nfes.append(nfe)
+    return sum(errors) / len(errors), max(nfes)
 
 
 def our_methods(names: list[str] | None = None) -> list[Method]:

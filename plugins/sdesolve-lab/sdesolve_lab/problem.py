@@ -48,7 +48,7 @@ class LabProblem:
 
     ``network`` replaces the exact model when set (a trained ε-network, ``model(x, timestep)``); ``exact_prior``
     draws ``x_T`` from the exact noised target instead of ``N(0, I)``; ``metric_factory(problem, n, seed)`` builds
-    the problem's distribution metric (default: the compare's choice by target)."""
+    the problem's distribution metric (default: sliced W1, see :meth:`metric`)."""
 
     name: str
     target: Any
@@ -78,6 +78,15 @@ class LabProblem:
                 raise ValueError(f"the {self.name} network predicts eps, not {prediction!r}")
             return CountedCalls(self.network)
         return CountedCalls(self.target.model(self.process, prediction))
+
+    def metric(self, n: int, seed: int) -> Any:
+        """The problem's distribution metric for ``n`` samples: ``metric_factory`` where the problem has one, else
+        sliced W1 against the exact target (the exact W2 for the ``gaussian`` target)."""
+        if self.metric_factory is not None:
+            return self.metric_factory(self, n, seed)
+        from sdesolve_lab.metrics import GaussianW2, SlicedW1
+
+        return (GaussianW2 if self.name == "gaussian" else SlicedW1)(self.target, n, seed=seed)
 
     def adapter(self, model: CountedCalls) -> ModelAdapter:
         return ModelAdapter(model, self.process, "eps")

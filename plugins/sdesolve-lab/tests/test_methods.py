@@ -88,3 +88,18 @@ def test_diffusers_sa_solver_method(problem) -> None:
     assert nfe == 10 and torch.isfinite(x).all()  # 9 scheduler steps, then the exact denoiser
     assert torch.equal(x, m.run(pb, x_T, 10, 3)[0]) and not torch.equal(x, m.run(pb, x_T, 10, 4)[0])  # seeded noise
     assert set(DIFFUSERS_SA_SOLVER) <= {p.name for p in peer_methods(("diffusers",))}
+
+
+def test_problem_metric_and_mean_error(problem) -> None:
+    from sdesolve_lab.methods import mean_error
+    from sdesolve_lab.metrics import GaussianW2, QuantileW1, SlicedW1
+
+    assert isinstance(make_problem("gaussian").metric(100, 0), GaussianW2)
+    assert isinstance(make_problem("sharp1d").metric(100, 0), QuantileW1)  # the problem's own metric_factory
+    pb, _ = problem
+    metric = pb.metric(500, 0)
+    assert isinstance(metric, SlicedW1)
+    run = our_method("ddim").run
+    error, nfe = mean_error(run, pb, metric, 10, 500, 2)
+    by_hand = [float(metric(run(pb, pb.prior(500, s), 10, s + 10)[0])) for s in range(2)]
+    assert error == pytest.approx(sum(by_hand) / 2, rel=1e-12) and nfe == 10
