@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from diffusers_grid import run_on_our_grid
 from sdesolve_diffusion import DiscreteProcess
 
 import sdesolve
@@ -22,22 +23,7 @@ diffusers = pytest.importorskip("diffusers")
 
 def _diffusers_unipc(model, x_T, steps, **config):
     sched = diffusers.UniPCMultistepScheduler(beta_schedule="linear", final_sigmas_type="sigma_min", **config)
-    sched.alphas_cumprod = sched.alphas_cumprod.to(F64)
-    process = DiscreteProcess.from_alphas_cumprod(sched.alphas_cumprod)
-    sched.set_timesteps(steps)
-    # diffusion times: the network is called with t - 1 (diffusers' index); the last point is timestep 0
-    grid = torch.cat([torch.as_tensor(sched.timesteps, dtype=F64) + 1, torch.ones(1, dtype=F64)])
-    sched.sigmas = process.edm_sigma(grid)  # float64, the same noise levels as ours
-    x = x_T.clone()
-    for t in sched.timesteps:
-        eps = model(x, torch.full((x.shape[0],), float(t), dtype=F64))
-        x = sched.step(eps, t, x).prev_sample
-    return x, process, grid
-
-
-@pytest.fixture
-def x_T() -> torch.Tensor:
-    return torch.randn(64, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
+    return run_on_our_grid(sched, model, x_T, steps)
 
 
 @pytest.mark.parametrize(

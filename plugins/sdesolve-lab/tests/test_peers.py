@@ -39,11 +39,6 @@ def _grid_from_timesteps(timesteps) -> torch.Tensor:
     return torch.cat([torch.as_tensor(timesteps, dtype=F64) + 1, torch.zeros(1, dtype=F64)])
 
 
-@pytest.fixture
-def x_T() -> torch.Tensor:
-    return torch.randn(64, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
-
-
 def test_discrete_presets_match_diffusers_tables() -> None:
     for preset, schedule in (("linear", "linear"), ("cosine", "squaredcos_cap_v2")):
         ours = getattr(DiscreteProcess, preset)()
