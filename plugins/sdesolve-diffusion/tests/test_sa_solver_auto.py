@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 import torch
-from sdesolve_diffusion.samplers.sa_solver import COARSE_RATIO, SASolverSampler, auto_corrector_order
+from sdesolve_diffusion.samplers.multistep import COARSE_RATIO
+from sdesolve_diffusion.samplers.sa_solver import SASolverSampler, auto_corrector_order
 
 import sdesolve
 

@@ -17,9 +17,9 @@ from torch import Tensor
 
 from sdesolve_diffusion.processes import Process
 from sdesolve_diffusion.samplers.base import SamplingContext
-from sdesolve_diffusion.samplers.multistep import COARSE_RATIO, MultistepSampler, coarse_grid
+from sdesolve_diffusion.samplers.multistep import MultistepSampler, coarse_grid
 
-__all__ = ["COARSE_RATIO", "SASolverSampler", "auto_corrector_order"]
+__all__ = ["SASolverSampler", "auto_corrector_order"]
 
 
 def auto_corrector_order(process: Process, times: Tensor) -> int:
