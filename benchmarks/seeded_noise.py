@@ -83,6 +83,11 @@ def part_sample(args: argparse.Namespace, sync: Callable[[], None]) -> None:
 
     jobs = {
         "one torch.Generator": lambda: run(generator=torch.Generator().manual_seed(0)),
+        **(
+            {"one torch.Generator on the device": lambda: run(generator=torch.Generator(device).manual_seed(0))}
+            if device.type != "cpu"
+            else {}
+        ),
         "seeds=... (SeedStreams)": lambda: run(seeds=seeds),
         "generator=SeedStreams(seeds)": lambda: run(generator=SeedStreams(seeds)),
     }
@@ -134,11 +139,49 @@ def _draw_jobs(shape: tuple[int, ...], device: torch.device) -> dict[str, Callab
     }
 
 
+def _unet_jobs(shape: tuple[int, ...], device: torch.device) -> dict[str, Callable[[], Any]]:
+    """One forward of a DDPM-sized UNet at ``shape``: the step a draw of that shape feeds (CUDA and diffusers only).
+
+    diffusers' ``UNet2DModel`` with google/ddpm-cifar10-32's blocks (35.7 M parameters, attention at the second
+    level), randomly initialised, in float32 and under bfloat16 autocast; no gradients."""
+    if device.type != "cuda":
+        return {}
+    try:
+        from diffusers import UNet2DModel
+    except ImportError:
+        print("(diffusers not importable: no UNet rows)")
+        return {}
+    unet = UNet2DModel(
+        sample_size=shape[-1],
+        in_channels=shape[1],
+        out_channels=shape[1],
+        block_out_channels=(128, 256, 256, 256),
+        layers_per_block=2,
+        down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "UpBlock2D", "AttnUpBlock2D", "UpBlock2D"),
+    ).to(device)
+    x = torch.randn(shape, device=device)
+    t = torch.full((shape[0],), 500, device=device)
+
+    @torch.no_grad()
+    def forward(autocast: bool) -> Any:
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+            return unet(x, t).sample
+
+    return {
+        "UNet2DModel forward, float32 (context)": lambda: forward(False),
+        "UNet2DModel forward, bf16 autocast (context)": lambda: forward(True),
+    }
+
+
 def part_draw(args: argparse.Namespace, sync: Callable[[], None]) -> None:
     device = torch.device(args.device)
     check_philox()
     for shape in [(args.batch, args.dim), (256, 3, 64, 64)]:
-        best = interleaved(_draw_jobs(shape, device), args.repeats, sync)
+        jobs = _draw_jobs(shape, device)
+        if len(shape) == 4:
+            jobs.update(_unet_jobs(shape, device))
+        best = interleaved(jobs, args.repeats, sync)
         show(f"one draw of {shape} on {device}", best, "sdesolve randn, one generator")
 
 

@@ -167,39 +167,54 @@ class SeedStreams:
         """The next draw as ``(len(seeds), count)`` float64 uniforms on ``[0, 1)`` (53 random bits each)."""
         return (self.words(count, device) >> 11).to(DRAW_DTYPE).mul_(2.0**-53).add_(0.5)
 
-    def normal(self, count: int, device: torch.device | str, dtype: torch.dtype = DRAW_DTYPE) -> Tensor:
+    def normal(
+        self, count: int, device: torch.device | str, dtype: torch.dtype = DRAW_DTYPE, out: Tensor | None = None
+    ) -> Tensor:
         """The next draw as ``(len(seeds), count)`` standard normals (Box–Muller on word pairs, in float64), cast to
-        ``dtype``.
+        ``dtype``; ``out`` (contiguous, ``len(seeds) × count`` numbers of ``dtype`` on ``device``), when given,
+        receives them and is returned reshaped (it only saves an allocation: the numbers do not depend on it).
 
         The uniforms are always formed from 53-bit words in float64; for a ``dtype`` of float32 or less the
         logarithm, square root, sine and cosine then run in float32 (2–4× faster than in float64): the result is the
         float64 draw to float32 round-off, so float32 and float64 runs still see the same noise to round-off.
-        Radius and angle words are handled as two contiguous blocks (transcendental functions on strided halves
-        run at half speed), and on the CPU the batch is processed in blocks of rows of about ``_CPU_BLOCK`` words so
-        that the temporaries stay in cache (a 256×3×64×64 draw is 3 million words); the numbers do not depend on
-        the blocks.
+        Radius and angle words are mixed in one pass and then handled as two contiguous blocks (transcendental
+        functions on strided halves run at half speed); off the CPU every operation is a kernel launch, about 40
+        per draw. On the CPU the batch is processed in blocks of rows of about ``_CPU_BLOCK`` words so that the
+        temporaries stay in cache (a 256×3×64×64 draw is 3 million words); the numbers do not depend on the blocks.
         """
         device = torch.device(device)
         batch, pairs = len(self.seeds), (count + 1) // 2
         draw_keys = self._next_draw_keys(device)[:, None]
         offsets = self._element_offsets(2 * pairs, device)
-        out = torch.empty(batch, 2 * pairs, dtype=dtype, device=device)
+        fits = (
+            out is not None
+            and 2 * pairs == count
+            and out.numel() == batch * count
+            and out.dtype == dtype
+            and out.device == device
+            and out.is_contiguous()
+        )
+        target = out.view(batch, count) if fits else torch.empty(batch, 2 * pairs, dtype=dtype, device=device)
         work = _work_dtype(dtype)
-        rows = batch if device.type != "cpu" else max(1, _CPU_BLOCK // (2 * pairs))
+        rows = max(1, _CPU_BLOCK // (2 * pairs)) if device.type == "cpu" else batch
         for start in range(0, batch, rows):
-            keys = draw_keys[start : start + rows]
+            words = _mix_(draw_keys[start : start + rows] + offsets)  # radius words, then angle words
+            radius_words, angle_words = words[:, :pairs], words[:, pairs:]
             # word >> 11 (arithmetic) is uniform on the integers [-2**52, 2**52): u = v·2⁻⁵³ + ½ is the 53-bit uniform
-            radius = (_mix_(keys + offsets[:pairs]) >> 11).to(DRAW_DTYPE)
+            radius = (radius_words >> 11).to(DRAW_DTYPE)
             radius.mul_(-(2.0**-53)).add_(0.5)  # 1 - u ∈ (0, 1], exact in float64
             radius = radius.to(work).log_().mul_(-2.0).sqrt_()  # √(-2 log(1 - u)) ≤ 8.6
             if work == DRAW_DTYPE:  # 2π(u - ½): a uniform angle on [-π, π)
-                angle = (_mix_(keys + offsets[pairs:]) >> 11).to(work).mul_(2.0 * math.pi * 2.0**-53)
+                angle = (angle_words >> 11).to(work).mul_(2.0 * math.pi * 2.0**-53)
             else:  # the angle's leading 24 bits (exact in float32): the float64 angle to float32 round-off
-                angle = (_mix_(keys + offsets[pairs:]) >> 40).to(work).mul_(2.0 * math.pi * 2.0**-24)
-            block = out[start : start + rows]
-            block[:, :pairs].copy_(torch.sin(angle).mul_(radius))  # elements e < P: r sin θ
-            block[:, pairs:].copy_(angle.cos_().mul_(radius))  # elements P + e: r cos θ
-        return out if 2 * pairs == count else out[:, :count]
+                angle = (angle_words >> 40).to(work).mul_(2.0 * math.pi * 2.0**-24)
+            block = target[start : start + rows]
+            torch.mul(torch.sin(angle), radius, out=block[:, :pairs])  # elements e < P: r sin θ
+            torch.mul(angle.cos_(), radius, out=block[:, pairs:])  # elements P + e: r cos θ
+        if fits:
+            return target
+        result = target if 2 * pairs == count else target[:, :count]
+        return result if out is None else out.view(batch, count).copy_(result)
 
 
 _CPU_BLOCK = 1 << 17  # numbers per block of the CPU transforms (1 MiB of float64 or int64; a multiple of 16)
@@ -233,7 +248,8 @@ def randn(
         if not shape or shape[0] != len(generator):
             raise ValueError(f"a draw of shape {shape} from {len(generator)} seed streams: the batch must match")
         count = math.prod(shape[1:])
-        return _into(generator.normal(count, device, dtype).reshape(shape), out)
+        drawn = generator.normal(count, device, dtype, out=out)  # fills out when given
+        return drawn.reshape(shape) if out is None else out
     where = _where(generator, device)
     if generator is None or isinstance(generator, torch.Generator):
         if where.type == "cpu":
@@ -245,7 +261,9 @@ def randn(
         drawn = torch.stack(
             [torch.randn(tuple(shape[1:]), generator=g, device=where, dtype=DRAW_DTYPE) for g in generator]
         )
-    return _into(drawn.to(device=device, dtype=dtype, non_blocking=True), out)
+    if out is not None:  # one copy converts the dtype (and moves the numbers) into out: no intermediate tensor
+        return out.copy_(drawn, non_blocking=True)
+    return drawn.to(device=device, dtype=dtype, non_blocking=True)
 
 
 def _into(x: Tensor, out: Tensor | None) -> Tensor:

@@ -2,9 +2,9 @@
 
 Python blocks: the blocks of one page run in order, in one fresh interpreter (a later block may use what an earlier
 one defined), in an empty working folder. Shell blocks: every ``sdesolve ...`` line parses with the real command
-line (options and subcommands exist), every ``python path.py`` names an existing file; long jobs are not run here
-(CI runs the README's two commands and the examples). A block that cannot run as written — a placeholder, a
-missing import — fails this test."""
+line (options and subcommands exist), every ``python path.py`` or ``bash path.sh`` names an existing file; long
+jobs are not run here (CI runs the README's two commands and the examples). A block that cannot run as written —
+a placeholder, a missing import — fails this test."""
 
 from __future__ import annotations
 
@@ -99,5 +99,5 @@ def test_shell_blocks_name_real_commands_and_files(page: Path) -> None:
                         parser.parse_args(words[1:] or ["--help"])
                     except SystemExit as exc:
                         assert exc.code == 0, f"{_rel(page)}: `{part}` does not parse"
-                elif words[0] in ("python", "python3") and len(words) > 1 and words[1].endswith(".py"):
+                elif words[0] in ("python", "python3", "bash") and len(words) > 1 and words[1].endswith((".py", ".sh")):
                     assert (ROOT / words[1]).exists(), f"{_rel(page)}: `{part}` names a missing file"

@@ -190,3 +190,14 @@ def test_cuda_draws_the_same_integers_and_normals_to_round_off() -> None:
     torch.testing.assert_close(b.cpu(), a, rtol=1e-12, atol=1e-12)
     u = rand(len(seeds), SeedStreams(seeds), torch.device("cuda"), F64)
     assert torch.equal(u.cpu(), rand(len(seeds), SeedStreams(seeds), CPU, F64))
+
+
+@pytest.mark.parametrize("count", [8, 7, 1])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+def test_seed_streams_normal_fills_out_with_the_allocating_draw(count: int, dtype: torch.dtype) -> None:
+    """``out`` only saves an allocation: even and odd counts (an odd count cannot be written in place) and both
+    dtypes give the numbers of the draw without it, and ``out`` holds them."""
+    out = torch.full((3, count), math.nan, dtype=dtype)
+    got = SeedStreams([1, 2, 3]).normal(count, CPU, dtype, out=out)
+    want = SeedStreams([1, 2, 3]).normal(count, CPU, dtype)
+    assert torch.equal(out, want) and torch.equal(got.reshape(3, count), want)

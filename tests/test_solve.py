@@ -115,12 +115,15 @@ def test_cuda_loop_has_no_synchronisation(method: str) -> None:
                 torch.cuda.set_sync_debug_mode("default")
         return sum("synchroniz" in str(w.message) for w in caught)
 
+    count(2)  # first-use initialisation (kernels, generator state, allocator) may synchronise once: not counted
     assert count(16) == count(2)
 
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("method", STEPPERS)
 def test_cuda_and_cpu_agree_on_the_same_path(method: str) -> None:
+    """The same Brownian path (recorded on the CPU) and the same CPU generator for anything else a stepper draws
+    (randomized midpoints, bridge values): a CPU generator feeds every device the same numbers."""
     x0 = torch.randn(32, 3, dtype=F64)
     ts = torch.linspace(0.0, 1.0, 9, dtype=F64)
     bm_cpu = brownian_interval(ts, tuple(x0.shape), seed=0)
@@ -136,10 +139,8 @@ def test_cuda_and_cpu_agree_on_the_same_path(method: str) -> None:
         out = recorded(sa, sb, return_U)
         return tuple(o.cuda() for o in out) if isinstance(out, tuple) else out.cuda()
 
-    if method == "randomized_midpoint":
-        pytest.skip("bridge draws come from device-specific generators")
-    cpu = solve(tv_sde(), x0, ts, method, bm=recorded)
-    gpu = solve(tv_sde(), x0.cuda(), ts, method, bm=on_cuda)
+    cpu = solve(tv_sde(), x0, ts, method, bm=recorded, generator=torch.Generator().manual_seed(1))
+    gpu = solve(tv_sde(), x0.cuda(), ts, method, bm=on_cuda, generator=torch.Generator().manual_seed(1))
     assert torch.allclose(gpu.cpu(), cpu, atol=1e-10)
 
 

@@ -69,9 +69,8 @@ class ModelAdapter:
     def _coef(self, t: Tensor, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         t64 = t.to(torch.float64)
         shape = (-1,) + (1,) * (x.dim() - 1)
-        alpha = self.process.alpha(t64).to(x.dtype).reshape(shape)
-        sigma = self.process.sigma(t64).to(x.dtype).reshape(shape)
-        return t64, alpha, sigma
+        alpha, sigma = self.process.alpha_sigma(t64)
+        return t64, alpha.to(x.dtype).reshape(shape), sigma.to(x.dtype).reshape(shape)
 
     def _call(self, t64: Tensor, x: Tensor, alpha: Tensor, sigma: Tensor) -> Tensor:
         dtype = self.model_dtype or x.dtype  # the network may run in float16/bfloat16; the state keeps its dtype

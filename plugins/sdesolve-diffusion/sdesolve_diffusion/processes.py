@@ -106,6 +106,11 @@ class Process:
     def alpha(self, t: Tensor) -> Tensor:
         return torch.exp(self.log_alpha(t))
 
+    def alpha_sigma(self, t: Tensor) -> tuple[Tensor, Tensor]:
+        """``(α(t), σ(t))`` together: a model call needs both, and a process may share their work (the VP ones
+        evaluate ``log α`` once)."""
+        return self.alpha(t), self.sigma(t)
+
     def g2(self, t: Tensor) -> Tensor:
         """``g² = 2 σ² (dlog σ/dt - f)``."""
         return 2.0 * self.sigma(t) ** 2 * (self.dlog_sigma(t) - self.dlog_alpha(t))
@@ -363,6 +368,10 @@ class _VPType(Process):
 
     def sigma(self, t: Tensor) -> Tensor:
         return torch.sqrt(-torch.expm1(2.0 * self.log_alpha(t)))
+
+    def alpha_sigma(self, t: Tensor) -> tuple[Tensor, Tensor]:
+        la = self.log_alpha(t)
+        return torch.exp(la), torch.sqrt(-torch.expm1(2.0 * la))
 
     def dlog_sigma(self, t: Tensor) -> Tensor:
         la = self.log_alpha(t)

@@ -112,7 +112,7 @@ class GaussianMixture:
     def score(self, process: Process, t: Tensor, x: Tensor) -> Tensor:
         """``∇log p_t(x)`` under ``process`` at per-sample diffusion times ``t``."""
         t64 = t.to(F64)
-        return self.noised_score(process.alpha(t64), process.sigma(t64), x)
+        return self.noised_score(*process.alpha_sigma(t64), x)
 
     def model(self, process: Process, prediction: str = "eps"):
         """A network-shaped callable ``model(x, t_model)`` returning the exact ``prediction``."""
@@ -127,7 +127,7 @@ class GaussianMixture:
                 s = self.noised_score(torch.ones_like(sig), sig, x)
                 return x + sig.to(x.dtype)[:, None] ** 2 * s
             t = process.time_from_model(t_model.to(F64))
-            alpha, sigma = process.alpha(t), process.sigma(t)
+            alpha, sigma = process.alpha_sigma(t)
             s = self.noised_score(alpha, sigma, x)
             a, sg = alpha.to(x.dtype)[:, None], sigma.to(x.dtype)[:, None]
             if prediction == "score":

@@ -259,3 +259,27 @@ def test_samplers_report_the_step_where_values_became_non_finite(sampler) -> Non
     with pytest.raises(sdesolve.NonFiniteError, match=r"first appeared after step \d+ of 10 \(t = ") as info:
         sdesolve.sample(exploding, (4, 2), sampler, steps=10, grid="uniform")
     assert 0 < info.value.step < 10
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize(
+    "sampler", [s for s in samplers() if not getattr(registry().get("sampler", s), "adaptive", False)]
+)
+def test_sampling_loop_does_not_synchronise_per_step_cuda(sampler) -> None:
+    """CUDA sync debug mode: the synchronising calls of a whole sample() (set-up, final checks) do not grow with the
+    number of steps. The model is sync-free (ε = 0.1 x), the generator a CUDA one."""
+    import warnings
+
+    def count(steps: int) -> int:
+        gen = torch.Generator(device="cuda").manual_seed(0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            torch.cuda.set_sync_debug_mode("warn")
+            try:
+                sdesolve.sample(lambda x, t: 0.1 * x, (64, 8), sampler, steps=steps, generator=gen, device="cuda")
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+        return sum("synchroniz" in str(w.message) for w in caught)
+
+    count(3)  # first-use initialisation is not counted
+    assert count(12) == count(3)

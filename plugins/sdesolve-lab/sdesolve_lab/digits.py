@@ -9,6 +9,7 @@ so the Fréchet distance is measured against digits the network never saw. Train
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -75,11 +76,18 @@ class DigitsModel:
         self.net, self.process, self.train, self.heldout = net.eval(), process, train, heldout
         self.dim = train.shape[1]
         self.T = float(process.t_max)
+        self._copies: dict[torch.device, EpsNet] = {}  # the network on other devices, copied once each
 
     def network(self, x: Tensor, t_model: Tensor) -> Tensor:
+        """ε at ``x`` on ``x``'s device (the weights are copied there on first use)."""
+        net = self.net
+        if x.device != next(net.parameters()).device:
+            net = self._copies.get(x.device)
+            if net is None:
+                net = self._copies[x.device] = copy.deepcopy(self.net).to(x.device)
         with torch.no_grad():
-            t = (t_model.to(torch.float32) + 1.0) / self.T  # diffusion time t = timestep + 1 ∈ [1, T] → (0, 1]
-            return self.net(x.to(torch.float32), t.expand(x.shape[0])).to(x.dtype)
+            t = (t_model.to(device=x.device, dtype=torch.float32) + 1.0) / self.T  # t = timestep + 1 ∈ [1, T] → (0, 1]
+            return net(x.to(torch.float32), t.expand(x.shape[0])).to(x.dtype)
 
     @staticmethod
     def split(data: Tensor, seed: int, heldout: float) -> tuple[Tensor, Tensor]:

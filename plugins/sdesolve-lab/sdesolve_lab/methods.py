@@ -134,7 +134,9 @@ def _torchsde(method: str, nfe: int) -> Method:
         sde = pb.process.sde(ad, "score", eta=1.0)
         span = [pb.t_max, pb.t_end]
         if bm is None:
-            bm = brownian_interval(span, tuple(x_T.shape), seed=seed, dtype=x_T.dtype, levy_area=method == "srk")
+            bm = brownian_interval(
+                span, tuple(x_T.shape), seed=seed, dtype=x_T.dtype, device=x_T.device, levy_area=method == "srk"
+            )
         x = sdeint_reference(sde, x_T, span, bm, method=method, dt=(pb.t_max - pb.t_end) / steps)
         return ad.data(time_per_sample(pb.t_end, x), x), model.nfe
 

@@ -16,10 +16,17 @@ __all__ = [
     "QuantileW1",
     "ReferenceSlicedW1",
     "SlicedW1",
+    "host",
     "mixture_quantiles",
     "sorted_projections",
     "strong_error",
 ]
+
+
+def host(x: Tensor) -> Tensor:
+    """``x`` as a float64 CPU tensor without autograd: the metrics' references live on the CPU, so samples from any
+    device (a CUDA run's) are scored the same way."""
+    return x.detach().to(device="cpu", dtype=F64)
 
 
 class SlicedW1:
@@ -56,7 +63,7 @@ class SlicedW1:
 def sorted_projections(x: Tensor, theta: Tensor) -> Tensor:
     """``(P, n)``: the samples ``x`` ``(n, …)`` projected on the unit rows of ``theta`` ``(P, d)``, each row sorted
     (numpy's sort, about 2.5× faster than torch's on CPU for float64 rows of 10⁴)."""
-    proj = (theta @ x.detach().to(F64).reshape(x.shape[0], -1).T).cpu().numpy()
+    proj = (theta @ host(x).reshape(x.shape[0], -1).T).numpy()
     proj.sort(axis=1)
     return torch.from_numpy(proj)
 
@@ -107,7 +114,7 @@ class GaussianW2:
         )
 
     def __call__(self, x: Tensor) -> float:
-        x = x.to(F64).reshape(x.shape[0], -1)
+        x = host(x).reshape(x.shape[0], -1)
         m, c = x.mean(0), torch.cov(x.T)
         cross = torch.linalg.eigvalsh(self.sqrt_cov @ c @ self.sqrt_cov).clamp_min(0).sqrt().sum()
         bures = torch.trace(self.cov) + torch.trace(c) - 2 * cross
@@ -150,7 +157,7 @@ class QuantileW1:
     def __call__(self, x: Tensor) -> float:
         if x.shape[0] != self.n:
             raise ValueError(f"QuantileW1 was built for {self.n} samples, got {x.shape[0]}")
-        return float((x.to(F64).reshape(-1).sort().values - self.quantiles).abs().mean())
+        return float((host(x).reshape(-1).sort().values - self.quantiles).abs().mean())
 
 
 class ReferenceSlicedW1:
@@ -172,7 +179,7 @@ class ReferenceSlicedW1:
         self.floor = sum(self.floor_draws) / len(self.floor_draws)
 
     def _project(self, x: Tensor) -> Tensor:
-        return (x.to(F64).reshape(x.shape[0], -1) @ self.theta.T).T
+        return (host(x).reshape(x.shape[0], -1) @ self.theta.T).T
 
     @classmethod
     def for_problem(
@@ -216,7 +223,7 @@ class FrechetDistance:
         self.floor = self.floor_draws[0]
 
     def __call__(self, x: Tensor) -> float:
-        x = x.to(F64).reshape(x.shape[0], -1)
+        x = host(x).reshape(x.shape[0], -1)
         m, c = x.mean(0), torch.cov(x.T)
         cross = torch.linalg.eigvalsh(self.sqrt_cov @ c @ self.sqrt_cov).clamp_min(0).sqrt().sum()
         return max(float(((m - self.mean) ** 2).sum() + torch.trace(self.cov) + torch.trace(c) - 2 * cross), 0.0)
@@ -224,4 +231,4 @@ class FrechetDistance:
 
 def strong_error(x: Tensor, reference: Tensor) -> float:
     """RMS pathwise distance ``√E|x - x_ref|²``."""
-    return float(((x.to(F64) - reference.to(F64)) ** 2).flatten(1).sum(1).mean().sqrt())
+    return float(((host(x) - host(reference)) ** 2).flatten(1).sum(1).mean().sqrt())

@@ -184,3 +184,26 @@ def test_references_report_their_accuracy_and_share_the_methods_path() -> None:
     ode, sde, flow_floor, sde_floor = _references(pb, CompareConfig(nfe=(10, 80)), x, bm)
     assert 0 < flow_floor < 1e-8 and 0 < sde_floor < 0.05
     assert strong_error(first, sde) < 0.05 < strong_error(ode, sde)
+
+
+@pytest.mark.gpu
+def test_compare_runs_on_cuda_and_agrees_with_the_cpu_run() -> None:
+    """Regression (first GPU runs, 2026-11-27): every row of ``sdesolve compare --device cuda`` failed, because the
+    metrics' references live on the CPU; then the torchsde rows, whose Brownian path was made on the CPU. The
+    starts and the samplers' noise are drawn on the CPU, so sdesolve's rows on CUDA score what the CPU run scores,
+    to float64 round-off."""
+    from sdesolve_lab.compare import CompareConfig, compare
+
+    def run(device: str) -> dict:
+        samplers = ["ddim", "ddpm", "dpm_solver_pp_2m", "ddram"]
+        cfg = CompareConfig(samplers=samplers, nfe=(10,), n=400, paths=16, device=device, references=True)
+        return compare(cfg, progress=False)
+
+    cpu, cuda = run("cpu"), run("cuda")
+    assert not [r for r in cuda["rows"] if r.get("failure")]
+    assert {r["method"] for r in cuda["rows"]} == {r["method"] for r in cpu["rows"]}
+    on_cpu = {r["method"]: r for r in cpu["rows"]}
+    ours = [r for r in cuda["rows"] if r["library"] == "sdesolve"]
+    assert len(ours) == 4
+    for r in ours:
+        assert r["error"] == pytest.approx(on_cpu[r["method"]]["error"], rel=1e-6), r["method"]
