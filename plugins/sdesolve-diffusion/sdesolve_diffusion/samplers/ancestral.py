@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from torch import Tensor
 
 from sdesolve.random import randn
-from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext, StepResult, time_per_sample
+from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext, StepResult
 
 __all__ = ["DDIM", "DDPM"]
 
@@ -39,7 +39,7 @@ def _ancestral_init(ctx: SamplingContext, eta: float) -> _Ancestral:
 
 def _ancestral_step(ctx: SamplingContext, k: int, x: Tensor, st: _Ancestral) -> StepResult:
     t = float(ctx.times[k])
-    x0, eps = ctx.adapter.data_and_eps(time_per_sample(t, x), x)
+    x0, eps = ctx.adapter.data_and_eps(t, x)
     a_t, s_t, a_s, s_s = st.alpha[k], st.sigma[k], st.alpha[k + 1], st.sigma[k + 1]
     ratio = (a_t * s_s) / (a_s * s_t)
     nu = st.eta * s_s * math.sqrt(max(0.0, 1.0 - ratio * ratio))
@@ -96,7 +96,7 @@ class DDPM(DiffusionSampler):
         log_abar = state
         t = float(ctx.times[i])
         a = math.exp(log_abar[i] - log_abar[i + 1])
-        score = ctx.adapter.score(time_per_sample(t, x), x)
+        score = ctx.adapter.score(t, x)
         x = (x + (1 - a) * score) / math.sqrt(a) + math.sqrt((1 - a) / a) * randn(
             x.shape, ctx.generator, x.device, x.dtype
         )

@@ -205,6 +205,7 @@ class DiffusionSampler:
         self.check_options(options)
         adapter = ModelAdapter(model, process, prediction)
         times = resolve_grid(self.default_grid if grid is None else grid, process, steps, **(grid_options or {}))
+        adapter.tabulate(times)  # α, σ and the model time of every grid time, once, for float-time calls
         x, gens = self._initial(x_T, process, generator, seeds, device, dtype)
         reporter = Reporter(callback, progress, times, self.name)
         with torch.set_grad_enabled(grad), _eval_mode(model):
@@ -215,7 +216,7 @@ class DiffusionSampler:
             reporter.check()
             t_end = float(times[-1])
             if denoise and float(process.sigma(torch.tensor(t_end, dtype=torch.float64))) > 0:
-                x = adapter.data(time_per_sample(t_end, x), x)  # the jump to σ = 0: Tweedie's mean, one more NFE
+                x = adapter.data(float(t_end), x)  # the jump to σ = 0: Tweedie's mean, one more NFE
                 if not bool(torch.isfinite(x).all()):
                     raise NonFiniteError(
                         f"non-finite values (NaN or inf) in the final denoising call of {self.name!r} at t = "

@@ -21,7 +21,7 @@ from torch import Tensor
 from sdesolve.random import randn
 from sdesolve_diffusion.adapters import ModelAdapter
 from sdesolve_diffusion.processes import Process
-from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext, StepResult, time_per_sample
+from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext, StepResult
 
 __all__ = ["DPMSolver2", "DPMSolverPP2M", "EDMHeun"]
 
@@ -37,7 +37,7 @@ class _Scaled:
 
     def denoise(self, t: float, y: Tensor) -> Tensor:
         alpha = float(self.process.alpha(torch.tensor(t, dtype=torch.float64)))
-        return self.adapter.data(time_per_sample(t, y), alpha * y)
+        return self.adapter.data(float(t), alpha * y)
 
 
 def _levels(process: Process, times: Tensor) -> tuple[list[float], list[float]]:

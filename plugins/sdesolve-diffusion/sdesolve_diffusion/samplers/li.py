@@ -20,7 +20,7 @@ from typing import NamedTuple
 from torch import Tensor
 
 from sdesolve.random import randn
-from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext, StepResult, time_per_sample
+from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext, StepResult
 
 __all__ = ["LiAcceleratedODE", "LiAcceleratedSDE"]
 
@@ -41,7 +41,7 @@ class LiAcceleratedSDE(DiffusionSampler):
         a = math.exp(state[i] - state[i + 1])
         half = math.sqrt((1 - a) / 2)
         y_plus = x + half * randn(x.shape, ctx.generator, x.device, x.dtype)
-        score = ctx.adapter.score(time_per_sample(float(ctx.times[i]), x), y_plus)
+        score = ctx.adapter.score(float(ctx.times[i]), y_plus)
         x = (y_plus + (1 - a) * score) / math.sqrt(a) + half * randn(x.shape, ctx.generator, x.device, x.dtype)
         return x, state, None
 
@@ -69,7 +69,7 @@ class LiAcceleratedODE(DiffusionSampler):
         abar, previous = state
         ab_t, ab_s = abar[i], abar[i + 1]
         a = ab_t / ab_s
-        eps = ctx.adapter.eps(time_per_sample(float(ctx.times[i]), x), x)
+        eps = ctx.adapter.eps(float(ctx.times[i]), x)
         x_next = x / math.sqrt(a) + (math.sqrt(1 - ab_s) - math.sqrt(1 - ab_t) / math.sqrt(a)) * eps
         if previous is not None:
             ab_u = abar[i - 1]
