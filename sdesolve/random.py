@@ -191,7 +191,7 @@ class SeedStreams:
             and 2 * pairs == count
             and out.numel() == batch * count
             and out.dtype == dtype
-            and out.device == device
+            and _on(out, device)
             and out.is_contiguous()
         )
         target = out.view(batch, count) if fits else torch.empty(batch, 2 * pairs, dtype=dtype, device=device)
@@ -229,6 +229,11 @@ def _where(generator: Generators, device: torch.device) -> torch.device:
     return torch.device("cpu") if first is not None and first.device.type == "cpu" else torch.device(device)
 
 
+def _on(x: Tensor, device: torch.device) -> bool:
+    """``x`` lives on ``device`` (``cuda`` without an index means any CUDA device)."""
+    return x.device.type == device.type and (device.index is None or x.device.index == device.index)
+
+
 def randn(
     shape: Sequence[int],
     generator: Generators,
@@ -243,6 +248,17 @@ def randn(
     ``scratch`` (a :class:`DrawScratch`, e.g. one per solve) keeps the CPU transform's work buffers from one draw to
     the next, and ``out`` (contiguous, ``shape``, ``dtype``, on ``device``) receives the numbers; both only save
     allocations — the numbers do not depend on them."""
+    if out is not None and (
+        tuple(out.shape) != tuple(shape)
+        or out.dtype != dtype
+        or not _on(out, torch.device(device))
+        or not out.is_contiguous()
+    ):  # copy_ would broadcast a smaller draw into a larger out: refuse instead
+        raise ValueError(
+            f"out must be a contiguous tensor of shape {tuple(shape)}, dtype {dtype}, on {torch.device(device)}; got "
+            f"shape {tuple(out.shape)}, dtype {out.dtype}, on {out.device}"
+            + ("" if out.is_contiguous() else ", not contiguous")
+        )
     if isinstance(generator, SeedStreams):
         shape = tuple(shape)
         if not shape or shape[0] != len(generator):

@@ -201,3 +201,24 @@ def test_seed_streams_normal_fills_out_with_the_allocating_draw(count: int, dtyp
     got = SeedStreams([1, 2, 3]).normal(count, CPU, dtype, out=out)
     want = SeedStreams([1, 2, 3]).normal(count, CPU, dtype)
     assert torch.equal(out, want) and torch.equal(got.reshape(3, count), want)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda: torch.empty(8, 3),  # more rows: copy_ would have broadcast one draw into both halves
+        lambda: torch.empty(4, 6),
+        lambda: torch.empty(4, 3, dtype=torch.float64),  # dtype differs
+        lambda: torch.empty(3, 4).T,  # not contiguous
+    ],
+    ids=["rows", "columns", "dtype", "strided"],
+)
+@pytest.mark.parametrize("kind", ["generator", "streams", "list"])
+def test_a_wrong_out_is_refused_naming_what_was_expected(bad, kind: str) -> None:
+    gen = {
+        "generator": torch.Generator().manual_seed(0),
+        "streams": SeedStreams(range(4)),
+        "list": [torch.Generator().manual_seed(s) for s in range(4)],
+    }[kind]
+    with pytest.raises(ValueError, match=r"out must be a contiguous tensor of shape \(4, 3\), dtype torch.float32"):
+        randn((4, 3), gen, CPU, torch.float32, out=bad())
