@@ -771,6 +771,26 @@ def _check_span(t_span: Any) -> tuple[float, float]:
     return t0, t1
 
 
+def hnw_first_guess(d0: Any, d1: Any, dt_max: float, span: float) -> Any:
+    """Hairer, Nørsett & Wanner (1993, II.4), the first guess: ``0.01 d0/d1`` (``1e-6`` when either norm is tiny),
+    at most ``dt_max`` and the interval's length ``span``. ``d0 = ‖x0‖``, ``d1 = ‖f(t0, x0)‖`` in the error
+    norm; floats or NumPy arrays (one entry per sample)."""
+    d0, d1 = np.asarray(d0, dtype=float), np.asarray(d1, dtype=float)
+    h0 = np.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / np.maximum(d1, 1e-300))
+    return np.minimum(np.minimum(h0, dt_max), span)
+
+
+def hnw_refine(h0: Any, d1: Any, d2: Any, order: float) -> Any:
+    """Hairer, Nørsett & Wanner's starting step from the Euler trial of length ``h0``: ``(0.01/max(d1, d2))^(1/order)``
+    with ``d2 = ‖f(t0 + h0, x1) - f(t0, x0)‖/h0`` (``max(1e-6, h0/1000)`` when both are negligible), at most ``100
+    h0``; ``h0/1000`` where the trial failed (``d2`` not finite), so the step control takes over."""
+    h0, d1, d2 = (np.asarray(v, dtype=float) for v in (h0, d1, d2))
+    dm = np.maximum(d1, d2)
+    with np.errstate(invalid="ignore", over="ignore"):
+        h1 = np.where(dm <= 1e-15, np.maximum(1e-6, h0 * 1e-3), (0.01 / np.maximum(dm, 1e-300)) ** (1.0 / order))
+    return np.where(np.isfinite(d2), np.minimum(100 * h0, h1), h0 * 1e-3)
+
+
 def _initial_step(
     ctx: _Context, pair: EmbeddedPair, ctl: PIController, t0: float, x0: Tensor, direction: float, span: float
 ):
@@ -785,20 +805,12 @@ def _initial_step(
     def rms(v: Tensor) -> Tensor:
         return (v / scale).flatten(1).square().mean(dim=1).sqrt().amax()
 
-    d0, d1 = float(rms(x0)), float(rms(f0))
-    h0 = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
-    h0 = min(h0, ctl.dt_max, span)
+    d1 = float(rms(f0))
+    h0 = float(hnw_first_guess(float(rms(x0)), d1, ctl.dt_max, span))
     x1 = x0 + direction * h0 * f0
     a1, b1 = ctx.ab([t0 + direction * h0])
     f1 = torch.add(ctx.nonlinear(t0 + direction * h0, x1).mul(float(b1[0])), x1, alpha=float(a1[0]))
-    d2 = float(rms(f1 - f0)) / h0
-    if not math.isfinite(d2):  # the trial failed: start small and let the step control take over
-        return h0 * 1e-3, n0
-    if max(d1, d2) <= 1e-15:
-        h1 = max(1e-6, h0 * 1e-3)
-    else:
-        h1 = (0.01 / max(d1, d2)) ** (1.0 / pair.error_order)
-    return min(100 * h0, h1), n0
+    return float(hnw_refine(h0, d1, float(rms(f1 - f0)) / h0, pair.error_order)), n0
 
 
 def forced_stops(

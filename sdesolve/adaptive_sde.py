@@ -50,6 +50,8 @@ from sdesolve.adaptive import (
     _positive_finite,
     forced_stops,
     get_pair,
+    hnw_first_guess,
+    hnw_refine,
 )
 from sdesolve.brownian import BrownianBridgePath, UserPath
 from sdesolve.dtypes import F64
@@ -101,17 +103,11 @@ def _initial_steps(
         return (v / scale).flatten(1).square().mean(dim=1).sqrt()
 
     d = torch.stack([rms(x0), rms(f0)]).to(device="cpu", dtype=F64).numpy()
-    d0, d1 = d[0], d[1]
-    h0 = np.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / np.maximum(d1, 1e-300))
-    h0 = np.minimum(np.minimum(h0, ctl.dt_max), span)
+    h0 = hnw_first_guess(d[0], d[1], ctl.dt_max, span)
     t1 = t0 + direction * h0
     x1 = x0 + ctx.rows(direction * h0) * f0
     f1 = ctx.coefficient("a", t1) * x1 + ctx.coefficient("b", t1) * ctx.nonlinear(t1, x1)
-    d2 = rms(f1 - f0).to(device="cpu", dtype=F64).numpy() / h0
-    dm = np.maximum(d1, d2)
-    h1 = np.where(dm <= 1e-15, np.maximum(1e-6, h0 * 1e-3), (0.01 / np.maximum(dm, 1e-300)) ** (1.0 / k))
-    h1 = np.where(np.isfinite(d2), h1, h0 * 1e-3)  # a failed trial: start small, the step control takes over
-    return np.minimum(100 * h0, h1), n0
+    return hnw_refine(h0, d[1], rms(f1 - f0).to(device="cpu", dtype=F64).numpy() / h0, k), n0
 
 
 def solve_adaptive_sde(

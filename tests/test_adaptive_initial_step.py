@@ -37,3 +37,23 @@ def test_sde_driver_probes_inside_the_interval() -> None:
         sde, x0, [1.0, 0.0], "exponential_rk2", rtol=1e-3, atol=1e-3, generator=torch.Generator().manual_seed(0)
     )
     assert torch.isfinite(out.x).all()
+
+
+def test_the_shared_starting_step_formulas_scalar_and_per_sample() -> None:
+    """hnw_first_guess/hnw_refine serve both drivers (one value, or one per sample): the same numbers either way."""
+    import numpy as np
+
+    from sdesolve.adaptive import hnw_first_guess, hnw_refine
+
+    d0 = np.array([1.0, 1e-7, 2.0, 3.0])
+    d1 = np.array([4.0, 1.0, 1e-9, 0.5])
+    h0 = hnw_first_guess(d0, d1, dt_max=0.05, span=0.02)
+    assert np.allclose(h0, [0.0025, 1e-6, 1e-6, 0.02])  # 0.01 d0/d1, tiny norms, capped by span < dt_max
+    assert all(float(hnw_first_guess(a, b, 0.05, 0.02)) == h for a, b, h in zip(d0, d1, h0, strict=True))
+    d2 = np.array([1e-20, np.nan, 4.0, 1e6])
+    h = hnw_refine(h0, np.array([1e-20, 1.0, 1.0, 1.0]), d2, order=2.0)
+    assert h[0] == max(1e-6, h0[0] * 1e-3)  # both derivatives negligible
+    assert h[1] == h0[1] * 1e-3  # a failed trial starts small
+    assert h[2] == min(100 * h0[2], (0.01 / 4.0) ** 0.5)  # capped at 100 h0
+    assert h[3] == (0.01 / 1e6) ** 0.5
+    assert all(float(hnw_refine(a, b, c, 2.0)) == v for a, b, c, v in zip(h0, [1e-20, 1, 1, 1], d2, h, strict=True))
