@@ -125,6 +125,7 @@ class SeedStreams:
         self._keys_cpu = torch.tensor([_signed(mix64(s + _GAMMA)) for s in self.seeds], dtype=torch.int64)
         self._keys: dict[torch.device, Tensor] = {}
         self._offsets: dict[tuple[int, torch.device], Tensor] = {}
+        self._draw_keys: dict[torch.device, tuple[int, Tensor]] = {}  # (first draw, keys of the next draws)
 
     def __len__(self) -> int:
         return len(self.seeds)
@@ -153,9 +154,18 @@ class SeedStreams:
         return offsets
 
     def _next_draw_keys(self, device: torch.device) -> Tensor:
+        """The keys of draw ``j = self.draws``, ``mix(key + (j + 1) γ)`` per seed (then the streams advance). They
+        are made for up to ``_KEY_BLOCK`` draws at once, as one ``(seeds, draws)`` block: one set of operations per
+        block instead of per draw, and off the CPU each operation is a kernel launch."""
         j = self.draws
         self.draws += 1
-        return _mix_(self._device_keys(device) + _signed((j + 1) * _GAMMA))
+        first, block = self._draw_keys.get(device, (0, None))
+        if block is None or not first <= j < first + block.shape[1]:
+            ahead = max(1, min(_KEY_BLOCK, _KEY_BLOCK_WORDS // len(self.seeds)))
+            gammas = torch.arange(j + 1, j + 1 + ahead, dtype=torch.int64, device=device).mul_(_GAMMA_S)
+            first, block = j, _mix_(self._device_keys(device)[:, None] + gammas)
+            self._draw_keys[device] = (first, block)
+        return block[:, j - first]
 
     def words(self, count: int, device: torch.device | str) -> Tensor:
         """The next draw: ``(len(seeds), count)`` random 64-bit words (int64) on ``device``."""
@@ -217,6 +227,8 @@ class SeedStreams:
         return result if out is None else out.view(batch, count).copy_(result)
 
 
+_KEY_BLOCK = 64  # draws whose keys are made at once ...
+_KEY_BLOCK_WORDS = 1 << 20  # ... and at most this many keys (seeds × draws) at once
 _CPU_BLOCK = 1 << 17  # numbers per block of the CPU transforms (1 MiB of float64 or int64; a multiple of 16)
 
 

@@ -222,3 +222,29 @@ def test_a_wrong_out_is_refused_naming_what_was_expected(bad, kind: str) -> None
     }[kind]
     with pytest.raises(ValueError, match=r"out must be a contiguous tensor of shape \(4, 3\), dtype torch.float32"):
         randn((4, 3), gen, CPU, torch.float32, out=bad())
+
+
+@pytest.mark.parametrize("block", [1, 5, 64])
+def test_draw_keys_made_in_blocks_equal_the_per_draw_formula(block: int, monkeypatch) -> None:
+    """The keys of up to _KEY_BLOCK draws are made at once; every draw's words are still the scheme's
+    ``mix(mix(mix(seed + γ) + (j + 1) γ) + (e + 1) γ)``, across block boundaries and after reset()."""
+    import sdesolve.random as R
+
+    monkeypatch.setattr(R, "_KEY_BLOCK", block)
+    seeds = [0, 7, 2**64 - 1]
+    streams = SeedStreams(seeds)
+
+    def expected(j: int) -> list[list[int]]:
+        return [
+            [
+                R._signed(R.mix64(R.mix64(R.mix64(s + R._GAMMA) + (j + 1) * R._GAMMA) + (e + 1) * R._GAMMA))
+                for e in range(3)
+            ]
+            for s in seeds
+        ]
+
+    for j in range(12):
+        assert streams.words(3, CPU).tolist() == expected(j), j
+    streams.reset()
+    assert streams.words(3, CPU).tolist() == expected(0)
+    assert streams.words(3, CPU).tolist() == expected(1)
