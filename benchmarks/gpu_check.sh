@@ -35,6 +35,9 @@ quick=()
     python3 -m sdesolve bench --device "$DEVICE" --repeats 3 --dtype float64
     echo "== benchmarks/seeded_noise.py --device $DEVICE"
     python3 benchmarks/seeded_noise.py --device "$DEVICE" --repeats 3
+    echo "== benchmarks/op_counts.py --device $DEVICE"
+    if [[ $DEVICE == cuda* ]]; then python3 benchmarks/op_counts.py --device "$DEVICE" --kernels
+    else python3 benchmarks/op_counts.py --device "$DEVICE"; fi
 } 2>&1 | tee "$OUT/timings.log"
 
 (timeout "$LIMIT" python3 -m pytest -m gpu -q -n 6 -p no:cacheprovider tests plugins/sdesolve-diffusion/tests \
