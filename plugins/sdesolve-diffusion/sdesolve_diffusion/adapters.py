@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from numbers import Real
 from typing import Any
 
 import torch
@@ -91,7 +92,10 @@ class ModelAdapter:
         against ``x``. The time argument is ``process.model_time(t)`` (or ``σ/α`` for ``edm``), ``(batch,)``, in
         the network's dtype."""
         dtype = self.model_dtype or x.dtype  # the network may run in float16/bfloat16; the state keeps its dtype
-        if isinstance(t, float):
+        if isinstance(t, bool) or not isinstance(t, (Real, Tensor)):
+            raise TypeError(f"t must be a per-sample time tensor or a number, got {type(t).__name__}")
+        if not isinstance(t, Tensor):
+            t = float(t)  # an int or a NumPy scalar: one time for the whole batch
             coef = self._host.get(t)
             if coef is None:
                 if not math.isfinite(t):

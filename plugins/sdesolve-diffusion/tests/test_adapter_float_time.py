@@ -67,3 +67,16 @@ def test_a_non_finite_float_time_is_refused(bad, mixture2d) -> None:
     adapter = ModelAdapter(mixture2d.model(proc, "eps"), proc, "eps")
     with pytest.raises(ValueError, match="t must be a finite diffusion time"):
         adapter.data(bad, torch.zeros(3, 2))
+
+
+def test_an_int_or_numpy_time_is_one_time_for_the_batch_and_other_types_are_refused(mixture2d) -> None:
+    import numpy as np
+
+    proc = registry().get("process", "discrete")
+    adapter = ModelAdapter(mixture2d.model(proc, "eps"), proc, "eps")
+    x = torch.randn(4, 2, dtype=F64, generator=torch.Generator().manual_seed(1))
+    want = adapter.data(500.0, x)
+    assert torch.equal(adapter.data(500, x), want) and torch.equal(adapter.data(np.float64(500.0), x), want)
+    for bad in (True, "500", [500.0]):
+        with pytest.raises(TypeError, match="t must be a per-sample time tensor or a number"):
+            adapter.data(bad, x)
