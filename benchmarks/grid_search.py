@@ -31,7 +31,6 @@ import time
 
 import torch
 from sdesolve_diffusion.grid_search import GridObjective, optimize_grid
-from sdesolve_diffusion.samplers.base import time_per_sample
 from sdesolve_lab.problem import DEFAULTS, make_problem
 
 import sdesolve
@@ -53,7 +52,7 @@ def flow_reference(pb, x_T: torch.Tensor) -> torch.Tensor:
         atol=rtol / 100,
         options={"jump_t": jumps},
     )
-    return ad.data(time_per_sample(pb.t_end, x), x)
+    return ad.data(pb.t_end, x)
 
 
 def sample(pb, sampler: str, x_T: torch.Tensor, grid: torch.Tensor, seed: int) -> torch.Tensor:

@@ -444,12 +444,11 @@ def _check_names(cfg: RunConfig) -> tuple[Any, Any, Any]:
 def _try_model(model: Any, cfg: RunConfig, process: Any, times: torch.Tensor) -> None:
     """One network call on one sample of ``shape`` at the first time of the grid: catches a wrong ``--shape``."""
     from sdesolve_diffusion.adapters import ModelAdapter
-    from sdesolve_diffusion.samplers.base import time_per_sample
 
     x = torch.zeros((1, *cfg.shape), dtype=_DTYPES[cfg.dtype], device=cfg.device)
     try:
         with torch.no_grad():
-            ModelAdapter(model, process, cfg.prediction).eps(time_per_sample(float(times[0]), x), x)
+            ModelAdapter(model, process, cfg.prediction).eps(float(times[0]), x)
     except Exception as exc:
         raise ValueError(
             f"--model {cfg.model!r} fails on one sample of --shape {','.join(map(str, cfg.shape))} "

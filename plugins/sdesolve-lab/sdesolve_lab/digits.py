@@ -76,15 +76,13 @@ class DigitsModel:
         self.net, self.process, self.train, self.heldout = net.eval(), process, train, heldout
         self.dim = train.shape[1]
         self.T = float(process.t_max)
-        self._copies: dict[torch.device, EpsNet] = {}  # the network on other devices, copied once each
+        self._nets = {next(net.parameters()).device: self.net}  # the network per device, copied once to each
 
     def network(self, x: Tensor, t_model: Tensor) -> Tensor:
         """ε at ``x`` on ``x``'s device (the weights are copied there on first use)."""
-        net = self.net
-        if x.device != next(net.parameters()).device:
-            net = self._copies.get(x.device)
-            if net is None:
-                net = self._copies[x.device] = copy.deepcopy(self.net).to(x.device)
+        net = self._nets.get(x.device)
+        if net is None:
+            net = self._nets[x.device] = copy.deepcopy(self.net).to(x.device)
         with torch.no_grad():
             t = (t_model.to(device=x.device, dtype=torch.float32) + 1.0) / self.T  # t = timestep + 1 ∈ [1, T] → (0, 1]
             return net(x.to(torch.float32), t.expand(x.shape[0])).to(x.dtype)

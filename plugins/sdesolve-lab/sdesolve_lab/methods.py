@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from sdesolve_diffusion.samplers.base import time_per_sample
 from torch import Tensor
 
 import sdesolve
@@ -138,7 +137,7 @@ def _torchsde(method: str, nfe: int) -> Method:
                 span, tuple(x_T.shape), seed=seed, dtype=x_T.dtype, device=x_T.device, levy_area=method == "srk"
             )
         x = sdeint_reference(sde, x_T, span, bm, method=method, dt=(pb.t_max - pb.t_end) / steps)
-        return ad.data(time_per_sample(pb.t_end, x), x), model.nfe
+        return ad.data(pb.t_end, x), model.nfe
 
     return Method(f"torchsde:{method}", "torchsde", True, run, path=True)
 
@@ -165,7 +164,7 @@ def _torchdiffeq(method: str, nfe: int | None) -> Method:
             steps = max(1, (budget - 1) // nfe)
             grid = sdesolve.registry().get("grid", "edm")(pb.process, steps, t_min=pb.t_end)
             x = torchdiffeq.odeint(rhs, x_T, grid, method=method)[-1]
-        return ad.data(time_per_sample(pb.t_end, x), x), model.nfe
+        return ad.data(pb.t_end, x), model.nfe
 
     return Method(f"torchdiffeq:{method}", "torchdiffeq", False, run)
 
@@ -321,7 +320,7 @@ def diffusers_sa_solver_method(name: str) -> Method:
         for t in sched.timesteps:
             eps = model(x, torch.full((x.shape[0],), float(t), dtype=x.dtype))
             x = sched.step(eps, t, x, generator=gen).prev_sample
-        x = pb.adapter(model).data(torch.full((x.shape[0],), pb.t_end, dtype=x.dtype), x)
+        x = pb.adapter(model).data(pb.t_end, x)
         return x, model.nfe
 
     return Method(name, "diffusers", True, run)

@@ -370,7 +370,9 @@ def _eval_mode(model: Any) -> Iterator[None]:
 
 
 def time_per_sample(t: float, x: Tensor) -> Tensor:
-    """The scalar time ``t`` for every sample of ``x`` (float64, on ``x``'s device)."""
+    """The scalar time ``t`` for every sample of ``x`` (float64, on ``x``'s device). The model adapter also takes
+    ``t`` itself, a float, which looks its coefficients up once instead of per sample (:meth:`ModelAdapter.tabulate`);
+    this tensor form is for a caller that needs one."""
     return torch.full((x.shape[0],), t, dtype=torch.float64, device=x.device)
 
 
