@@ -86,6 +86,21 @@ class ModelAdapter:
         rows = zip(alpha.tolist(), sigma.tolist(), model_t.tolist(), strict=True)
         self._host.update(zip(t64.tolist(), rows, strict=True))
 
+    def _row(self, t: float) -> tuple[float, float, float]:
+        """``(α, σ, model time)`` at the float time ``t``, from the table (tabulated on a miss)."""
+        row = self._host.get(t)
+        if row is None:
+            if not math.isfinite(t):
+                raise ValueError(f"t must be a finite diffusion time, got {t!r}")
+            self.tabulate([t])
+            row = self._host[t]
+        return row
+
+    def coefficients(self, t: float) -> tuple[float, float]:
+        """``(α(t), σ(t))`` at a float time, as float64 numbers from the table the float-time calls read."""
+        alpha, sigma, _ = self._row(float(t))
+        return alpha, sigma
+
     def _coef(self, t: Tensor | float, x: Tensor) -> tuple[Tensor, Any, Any]:
         """``(the network's time argument, α, σ)``. For a float ``t`` (one time for the whole batch) α and σ are
         Python floats from :meth:`tabulate`; for per-sample times, tensors in ``x``'s dtype shaped to broadcast
@@ -94,15 +109,8 @@ class ModelAdapter:
         dtype = self.model_dtype or x.dtype  # the network may run in float16/bfloat16; the state keeps its dtype
         if isinstance(t, bool) or not isinstance(t, (Real, Tensor)):
             raise TypeError(f"t must be a per-sample time tensor or a number, got {type(t).__name__}")
-        if not isinstance(t, Tensor):
-            t = float(t)  # an int or a NumPy scalar: one time for the whole batch
-            coef = self._host.get(t)
-            if coef is None:
-                if not math.isfinite(t):
-                    raise ValueError(f"t must be a finite diffusion time, got {t!r}")
-                self.tabulate([t])
-                coef = self._host[t]
-            alpha, sigma, model_t = coef
+        if not isinstance(t, Tensor):  # a float, int or NumPy scalar: one time for the whole batch
+            alpha, sigma, model_t = self._row(float(t))
             model_t = sigma / alpha if self.prediction == "edm" else model_t
             return torch.full((x.shape[0],), model_t, dtype=dtype, device=x.device), alpha, sigma
         t64 = t.to(torch.float64)

@@ -80,3 +80,16 @@ def test_an_int_or_numpy_time_is_one_time_for_the_batch_and_other_types_are_refu
     for bad in (True, "500", [500.0]):
         with pytest.raises(TypeError, match="t must be a per-sample time tensor or a number"):
             adapter.data(bad, x)
+
+
+@pytest.mark.parametrize("process", ["discrete", "vp", "edm"])
+def test_coefficients_are_the_process_alpha_and_sigma(process, mixture2d) -> None:
+    """``coefficients(t)``, the Karras samplers' α per call, reads the table: the process's float64 α and σ."""
+    proc = registry().get("process", process)
+    adapter = ModelAdapter(mixture2d.model(proc, "eps"), proc, "eps")
+    t = float(proc.t_max) * 0.61
+    alpha, sigma = adapter.coefficients(t)
+    t64 = torch.tensor([t], dtype=F64)
+    assert alpha == float(proc.alpha(t64)) and sigma == float(proc.sigma(t64))
+    with pytest.raises(ValueError, match="t must be a finite diffusion time"):
+        adapter.coefficients(float("nan"))
