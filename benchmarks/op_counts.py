@@ -101,6 +101,7 @@ def rows(device: torch.device, steps: int, batch: int, dim: int) -> dict[str, Ca
         "euler_maruyama, per-sample seeds": lambda: solve(generator=SeedStreams(range(batch))),
         "ε-model alone (0.1·x), per call": lambda: [eps(x_T, x_T[:, 0]) for _ in range(steps)],
         "sdesolve ddim": ours("ddim"),
+        "sdesolve edm_heun": ours("edm_heun"),
         "sdesolve dpm_solver_pp_2m": ours("dpm_solver_pp_2m"),
         "sdesolve unipc": ours("unipc"),
         "sdesolve dpm_solver_pp_2m_sde": ours("dpm_solver_pp_2m_sde"),
