@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 import sdesolve
-from sdesolve.random import DrawScratch, SeedStreams, randn
+from sdesolve.random import DrawScratch, NativeDraws, SeedStreams, randn
 
 STEADY_MALLOC = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296"
 
@@ -220,6 +220,12 @@ def part_loop(args: argparse.Namespace, sync: Callable[[], None]) -> None:
             "euler_maruyama, default generator": solve,
             "euler_maruyama, check_finite=False": lambda: solve(check_finite=False),
             "euler_maruyama, per-sample seeds": lambda: solve(generator=SeedStreams(seeds)),
+            "euler_maruyama, NativeDraws (float32 randn)": lambda: solve(
+                generator=NativeDraws(torch.Generator(device=device).manual_seed(0))
+            ),
+            "euler_maruyama, NativeDraws, check_finite=False": lambda: solve(
+                generator=NativeDraws(torch.Generator(device=device).manual_seed(0)), check_finite=False
+            ),
         }
         best = interleaved(jobs, args.repeats, sync)
     finally:

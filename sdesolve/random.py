@@ -9,7 +9,11 @@ Three sources of randomness, accepted wherever a ``generator`` is:
 * :class:`SeedStreams` (what :func:`seed_streams` and ``sample(..., seeds=...)`` make): a counter-based
   generator keyed by ``(seeds[i], draw, element)``, computed for the whole batch in a few vectorised integer
   operations on the state's device. Sample ``i`` depends only on ``seeds[i]`` — not on the batch size, its
-  position, or the device (the integers are identical on CPU and CUDA; the normals agree to round-off).
+  position, or the device (the integers are identical on CPU and CUDA; the normals agree to round-off);
+* :class:`NativeDraws` (opt-in): one generator, but torch's own draw *in the working dtype*
+  (``torch.randn(shape, dtype=x.dtype, generator=g)``, what k-diffusion's ``randn_like`` and torchsde's
+  ``BrownianInterval`` draw) — the fastest source; a float32 and a float64 run from one seed then see different
+  noise. The three sources above draw in float64 (below), so that they see the same noise to round-off.
 
 The seed-stream scheme (:data:`NOISE_SCHEME`), with ``mix`` the SplitMix64 output function and ``γ`` its
 increment (Steele, Lea & Flood 2014; every operation is on 64-bit words, wrapping)::
@@ -52,6 +56,7 @@ from torch import Tensor
 __all__ = [
     "NOISE_SCHEME",
     "Generators",
+    "NativeDraws",
     "SeedStreams",
     "check_generators",
     "generators_from_seeds",
@@ -232,7 +237,41 @@ _KEY_BLOCK_WORDS = 1 << 20  # ... and at most this many keys (seeds × draws) at
 _CPU_BLOCK = 1 << 17  # numbers per block of the CPU transforms (1 MiB of float64 or int64; a multiple of 16)
 
 
-Generators = torch.Generator | Sequence[torch.Generator] | SeedStreams | None
+class NativeDraws:
+    """One generator whose numbers are torch's own draws in the requested dtype: ``torch.randn(shape,
+    generator=generator, dtype=dtype)`` (``torch.rand`` for uniforms) — opt in where speed matters more than
+    dtype-invariant noise.
+
+    The default sources draw every number in float64 and round it (a float32 run sees the noise of a float64 run
+    to round-off); on the CPU that costs a scalar 53-bit uniform per number and an unfused transform, about 0.35×
+    a cheap score's step on ``sdesolve bench``'s problem (docs/benchmarks.md, goal 7). This source costs what
+    ``torch.randn`` in the working dtype costs, draws the numbers k-diffusion's ``torch.randn_like(x)`` draws from
+    the same generator state, and gives up one guarantee: **a float32 and a float64 run from the same seed see
+    different noise** (torch's generators consume their state differently per dtype), as they do in k-diffusion
+    and torchsde. Samples depend on the batch, as with one plain generator. A CPU generator feeds a state on any
+    device (drawn on the CPU, then copied); ``None`` is torch's default generator. Reusing the object continues
+    the generator's stream.
+    """
+
+    __slots__ = ("generator",)
+
+    def __init__(self, generator: torch.Generator | None = None) -> None:
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(
+                f"NativeDraws(generator) takes one torch.Generator or None, got {type(generator).__name__}"
+                + (
+                    "; per-sample streams (a list of generators, SeedStreams) always draw in float64"
+                    if isinstance(generator, (list, tuple, SeedStreams))
+                    else ""
+                )
+            )
+        self.generator = generator
+
+    def __repr__(self) -> str:
+        return f"NativeDraws({self.generator!r})"
+
+
+Generators = torch.Generator | Sequence[torch.Generator] | SeedStreams | NativeDraws | None
 
 
 def _where(generator: Generators, device: torch.device) -> torch.device:
@@ -255,7 +294,8 @@ def randn(
     scratch: DrawScratch | None = None,
     out: Tensor | None = None,
 ) -> Tensor:
-    """Standard normals of ``shape`` (``shape[0]`` is the batch with per-sample generators), drawn in float64.
+    """Standard normals of ``shape`` (``shape[0]`` is the batch with per-sample generators), drawn in float64
+    (in ``dtype`` from :class:`NativeDraws`).
 
     ``scratch`` (a :class:`DrawScratch`, e.g. one per solve) keeps the CPU transform's work buffers from one draw to
     the next, and ``out`` (contiguous, ``shape``, ``dtype``, on ``device``) receives the numbers; both only save
@@ -278,6 +318,12 @@ def randn(
         count = math.prod(shape[1:])
         drawn = generator.normal(count, device, dtype, out=out)  # fills out when given
         return drawn.reshape(shape) if out is None else out
+    if isinstance(generator, NativeDraws):
+        where = _where(generator.generator, device)
+        if out is not None and _on(out, where):
+            return torch.randn(tuple(shape), generator=generator.generator, dtype=dtype, device=where, out=out)
+        drawn = torch.randn(tuple(shape), generator=generator.generator, dtype=dtype, device=where)
+        return drawn.to(device=device, non_blocking=True) if out is None else out.copy_(drawn, non_blocking=True)
     where = _where(generator, device)
     if generator is None or isinstance(generator, torch.Generator):
         if where.type == "cpu":
@@ -407,11 +453,16 @@ _RAND_BLOCK = 1 << 16  # uniforms per block of the one-generator CPU draw (512 K
 
 
 def rand(count: int, generator: Generators, device: torch.device, dtype: torch.dtype) -> Tensor:
-    """``count`` uniforms on ``[0, 1)`` (one per sample from its own stream when per-sample), drawn in float64."""
+    """``count`` uniforms on ``[0, 1)`` (one per sample from its own stream when per-sample), drawn in float64 (in
+    ``dtype`` from :class:`NativeDraws`)."""
     if isinstance(generator, SeedStreams):
         if count != len(generator):
             raise ValueError(f"{count} uniforms from {len(generator)} seed streams: one per sample")
         return generator.uniform(1, device).reshape(count).to(dtype=dtype)
+    if isinstance(generator, NativeDraws):
+        where = _where(generator.generator, device)
+        drawn = torch.rand(count, generator=generator.generator, device=where, dtype=dtype)
+        return drawn.to(device=device, non_blocking=True)
     where = _where(generator, device)
     if generator is None or isinstance(generator, torch.Generator):
         out = torch.rand(count, generator=generator, device=where, dtype=DRAW_DTYPE)
@@ -440,11 +491,16 @@ def check_generators(generator: Generators, batch: int, device: torch.device, na
         if len(generator) != batch:
             raise ValueError(f"{name} holds {len(generator)} seed streams for a batch of {batch}; give one per sample")
         return
+    if isinstance(generator, NativeDraws):
+        if generator.generator is not None:
+            check_generators(generator.generator, batch, device, f"{name}.generator")
+        return
     gens = [generator] if isinstance(generator, torch.Generator) else generator
     if not isinstance(generator, torch.Generator):
         if not isinstance(generator, (list, tuple)):
             raise TypeError(
-                f"{name} must be a torch.Generator, a list of them (one per sample) or sdesolve.random.SeedStreams, "
+                f"{name} must be a torch.Generator, a list of them (one per sample), sdesolve.random.SeedStreams or "
+                "sdesolve.random.NativeDraws, "
                 f"got {type(generator).__name__}"
             )
         if len(gens) != batch:

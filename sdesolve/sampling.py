@@ -64,7 +64,8 @@ def sample(
             diffusion samplers); default: the sampler's.
         grid: a registered time-grid name, or an explicit decreasing tensor of diffusion times; default: the
             sampler's.
-        generator: a ``torch.Generator`` or one per sample.
+        generator: a ``torch.Generator``, one per sample, or a :mod:`sdesolve.random` source (``SeedStreams``,
+            ``NativeDraws``: torch's draws in the working dtype, the fastest).
         seeds: one integer seed per sample (overrides ``generator``): sample ``i`` then depends on ``seeds[i]``
             only, whatever the batch size or position.
         callback: called after every step with a dict (``i``, ``t``, ``x``, and sampler-specific entries).

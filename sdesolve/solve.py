@@ -238,8 +238,10 @@ def solve(
         bm: a Brownian path in solver time, ``bm(sa, sb) -> W(sb) - W(sa)`` (``s = t`` for increasing
             ``ts``, ``s = -t`` for decreasing); e.g. a ``torchsde.BrownianInterval`` of size
             ``(batch, prod(event))``. Default: fresh Gaussian noise from ``generator``.
-        generator: the ``torch.Generator`` for fresh noise and random midpoints (on ``x0``'s device), or a list
-            with one generator per sample (each sample then depends only on its own generator).
+        generator: the ``torch.Generator`` for fresh noise and random midpoints (on ``x0``'s device or the CPU),
+            a list with one generator per sample (each sample then depends only on its own generator),
+            :class:`~sdesolve.random.SeedStreams` (per-sample seeds), or :class:`~sdesolve.random.NativeDraws`
+            (torch's draws in ``x0``'s dtype: fastest, but float32 and float64 runs then see different noise).
         trajectory: return all ``len(ts)`` states stacked on a new leading dimension.
         subdivisions: cells per step of the coefficient tables (per-sample midpoints interpolate them).
         callback: called as ``callback(k, x)`` after step ``k`` (no device synchronisation is implied).

@@ -95,3 +95,33 @@ def test_float32_and_float64_with_the_same_seeds_differ_by_round_off_only(name, 
         for dtype in (torch.float32, F64)
     }
     torch.testing.assert_close(out[torch.float32], out[F64], rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["ddpm", "ddram", "edm_heun", "dpm_solver_pp_2m_sde"])
+def test_native_draws_feed_every_draw_of_a_sampler_in_the_working_dtype(name, mixture2d) -> None:
+    """``generator=NativeDraws(g)``: the initial noise drawn from a shape is ``torch.randn`` in the working dtype
+    (scaled by the prior std), the run is reproducible, every draw advances ``g``, and the noise differs from the
+    default dtype-invariant draw of the same generator."""
+    from sdesolve.random import NativeDraws
+
+    process = sdesolve.registry().get("process", "vp")
+    model = mixture2d.model(process, "eps")
+    first: list[torch.Tensor] = []
+
+    def recording(x, t):
+        if not first:
+            first.append(x.clone())
+        return model(x, t)
+
+    def run(generator):
+        first.clear()
+        return sdesolve.sample(recording, (16, 2), name, steps=6, process="vp", generator=generator)
+
+    g = torch.Generator().manual_seed(4)
+    a = run(NativeDraws(g))
+    expected = torch.randn(16, 2, generator=torch.Generator().manual_seed(4)) * process.prior_std
+    assert a.dtype == torch.float32
+    torch.testing.assert_close(first[0], expected, rtol=1e-6, atol=1e-6)  # edm_heun rescales by α and back
+    assert torch.equal(a, run(NativeDraws(torch.Generator().manual_seed(4))))
+    assert not torch.equal(g.get_state(), torch.Generator().manual_seed(4).get_state())
+    assert not torch.equal(a, run(torch.Generator().manual_seed(4)))

@@ -19,7 +19,7 @@ from sdesolve_diffusion.targets import GaussianMixture
 
 import sdesolve
 from sdesolve import SemilinearSDE
-from sdesolve.random import seed_streams
+from sdesolve.random import NativeDraws, seed_streams
 from sdesolve.report import table
 from sdesolve_lab.peers import load_kdiffusion_sampling
 
@@ -34,6 +34,7 @@ RATIO_PAIRS = (  # (ours, theirs): the line says how many times as long theirs t
     ("sdesolve ddim", "diffusers DDIMScheduler loop"),
     ("sdesolve euler_maruyama (SDE), torch.compile(score)", "sdesolve euler_maruyama (SDE)"),
     ("sdesolve euler_maruyama (SDE)", "sdesolve euler_maruyama (SDE), per-sample seeds"),
+    ("sdesolve euler_maruyama (SDE), NativeDraws", "sdesolve euler_maruyama (SDE)"),
 )
 
 
@@ -140,6 +141,9 @@ def _bench(
     seeds = list(range(batch))
     jobs["sdesolve euler_maruyama (SDE), per-sample seeds"] = lambda: sdesolve.solve(
         sde, x_T, times, "euler_maruyama", generator=seed_streams(seeds)
+    )
+    jobs["sdesolve euler_maruyama (SDE), NativeDraws"] = lambda: sdesolve.solve(
+        sde, x_T, times, "euler_maruyama", generator=NativeDraws()
     )
     jobs["sdesolve exponential_euler (SDE)"] = lambda: sdesolve.solve(sde, x_T, times, "exponential_euler")
 

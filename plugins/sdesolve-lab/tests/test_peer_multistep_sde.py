@@ -144,3 +144,52 @@ def test_what_differs_from_k_diffusion_is_measurable(case) -> None:
         generator=torch.Generator().manual_seed(5),
     )
     assert float((default - exact).abs().max()) > 1e-3
+
+
+@pytest.mark.parametrize("eta", [1.0, 0.5])
+def test_native_draws_give_k_diffusions_own_float32_noise(eta, case) -> None:
+    """With ``generator=NativeDraws()`` the recipe draws what k-diffusion's ``torch.randn_like(x)`` draws from the
+    global generator in float32 (its default noise sampler for the ancestral samplers): the same samples to float32
+    round-off from the same ``torch.manual_seed``; the default (dtype-invariant) draw gives other noise."""
+    from sdesolve.random import NativeDraws
+
+    kd = _kd()
+    denoiser64, x_T = case
+    x_T = x_T.float()
+
+    def denoiser(x, sigma):
+        return denoiser64(x.double(), sigma.double()).float()
+
+    sigmas = _karras(8).float()
+    torch.manual_seed(7)
+    theirs = kd.sample_dpmpp_2m_sde(
+        denoiser,
+        x_T.clone(),
+        torch.cat([sigmas, sigmas.new_zeros(1)]),
+        disable=True,
+        eta=eta**2,
+        noise_sampler=lambda sigma, sigma_next: torch.randn_like(x_T),
+    )
+
+    def ours(generator):
+        torch.manual_seed(7)
+        return sdesolve.sample(
+            denoiser,
+            x_T,
+            "dpm_solver_pp_2m_sde",
+            process=registry().get("process", "edm"),
+            prediction="edm",
+            grid=sigmas.double(),
+            denoise=True,
+            eta=eta,
+            clock="log_snr",
+            weight="midpoint",
+            generator=generator,
+        )
+
+    native = ours(NativeDraws())
+    assert native.dtype == torch.float32
+    diff = float((native - theirs).abs().max())
+    print(f"max |difference| = {diff:.1e}")
+    assert diff <= 1e-4, diff
+    assert float((ours(None) - theirs).abs().max()) > 1e-2
