@@ -66,7 +66,7 @@ def sample(
             sampler's.
         generator: a ``torch.Generator``, one per sample, or a :mod:`sdesolve.random` source (``SeedStreams``,
             ``NativeDraws``: torch's draws in the working dtype, the fastest).
-        seeds: one integer seed per sample (overrides ``generator``): sample ``i`` then depends on ``seeds[i]``
+        seeds: one integer seed per sample (not with ``generator``): sample ``i`` then depends on ``seeds[i]``
             only, whatever the batch size or position.
         callback: called after every step with a dict (``i``, ``t``, ``x``, and sampler-specific entries).
         progress: show a progress bar.

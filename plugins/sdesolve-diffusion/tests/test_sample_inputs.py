@@ -125,3 +125,12 @@ def test_native_draws_feed_every_draw_of_a_sampler_in_the_working_dtype(name, mi
     assert torch.equal(a, run(NativeDraws(torch.Generator().manual_seed(4))))
     assert not torch.equal(g.get_state(), torch.Generator().manual_seed(4).get_state())
     assert not torch.equal(a, run(torch.Generator().manual_seed(4)))
+
+
+def test_seeds_and_a_generator_together_are_refused_not_one_silently_dropped(mixture2d) -> None:
+    from sdesolve.random import NativeDraws
+
+    model = mixture2d.model(sdesolve.registry().get("process", "vp"), "eps")
+    for generator in (torch.Generator().manual_seed(0), NativeDraws()):
+        with pytest.raises(ValueError, match="give seeds or generator, not both"):
+            sdesolve.sample(model, (4, 2), "ddpm", steps=3, process="vp", seeds=range(4), generator=generator)

@@ -244,6 +244,11 @@ class DiffusionSampler:
             x = torch.empty(_shape(x_T), device=device or "cpu", dtype=dtype or torch.float32)
             draw = True
         if seeds is not None:
+            if generator is not None:  # one would be silently ignored
+                raise ValueError(
+                    f"give seeds or generator, not both (got seeds and generator={generator!r}); seeds makes its own "
+                    "per-sample streams"
+                )
             seeds = list(seeds)
             if len(seeds) != x.shape[0]:
                 raise ValueError(f"seeds holds {len(seeds)} seeds for a batch of {x.shape[0]}; give one per sample")
