@@ -151,16 +151,31 @@ class Process:
         return f"{type(self).__name__}(t_min={self.t_min}, t_max={self.t_max})"
 
     # --- the semilinear problems -----------------------------------------------------------------------------
-    def sde(self, nonlinear: Any, splitting: str = "relative", eta: float = 1.0) -> SemilinearSDE:
+    def sde(
+        self, nonlinear: Any, splitting: str = "relative", eta: float = 1.0, eta_data: float | None = None
+    ) -> SemilinearSDE:
         """The reverse-time family with churn ``eta`` as a :class:`SemilinearSDE` in diffusion time.
 
         ``nonlinear`` is an object with methods ``score``, ``data`` and ``eps`` of ``(t, x)`` (a
         :class:`~sdesolve_diffusion.adapters.ModelAdapter`); the splitting picks which one is ``N``.
+
+        ``eta_data`` (``data`` splitting only) makes the noise level depend on the noise: ``η(t)² = η_d² + (η² -
+        η_d²) s²/(1 + s²)`` with ``s = σ/α``, so ``eta`` at high noise, ``eta_data`` near the data, halfway at
+        ``s = 1`` (the scale of data normalised to unit variance); every member of the family has the same
+        marginals. The integrating-factor integrals stay closed (:class:`NoiseSchedule`).
         """
         if splitting not in SPLITTINGS:
             raise ValueError(f"splitting must be one of {SPLITTINGS}, got {splitting!r}")
         if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not math.isfinite(eta) or eta < 0:
             raise ValueError(f"eta must be a finite number >= 0, got {eta!r}")
+        if eta_data is not None:
+            _check_eta_data(eta_data)
+        if eta_data is not None and eta_data != eta:
+            if splitting != "data":
+                raise ValueError(
+                    f"eta_data (a noise level that depends on σ/α) needs splitting='data', got {splitting!r}"
+                )
+            return self._scheduled_data_sde(nonlinear, NoiseSchedule(self, eta, eta_data))
         c = (1.0 + eta * eta) / 2.0
         s2 = self.sigma_star**2
         if splitting == "score":
@@ -212,6 +227,31 @@ class Process:
             time_layout="batch",  # the model adapter (and the user's network) takes one time per sample
         )
 
+    def _scheduled_data_sde(self, nonlinear: Any, schedule: NoiseSchedule) -> SemilinearSDE:
+        """The ``data`` splitting with ``c(t) = (1 + η(t)²)/2`` (see :meth:`sde`'s ``eta_data``)."""
+
+        def c(t: Tensor) -> Tensor:
+            return 0.5 * (1.0 + schedule.eta2(t))
+
+        def a(t: Tensor) -> Tensor:
+            return (1 - 2 * c(t)) * self.dlog_alpha(t) + 2 * c(t) * self.dlog_sigma(t)
+
+        def b(t: Tensor) -> Tensor:
+            return -2 * c(t) * self.alpha(t) * (self.dlog_sigma(t) - self.dlog_alpha(t))
+
+        def g(t: Tensor) -> Tensor:
+            return torch.sqrt(schedule.eta2(t) * self.g2(t))
+
+        return SemilinearSDE(
+            a=a,
+            b=b,
+            nonlinear=nonlinear.data,
+            g=g if schedule.high > 0 or schedule.low > 0 else None,
+            factor=ScheduledDataFactor(schedule),
+            name=f"{self.name}/data/eta={schedule.eta:g}..{schedule.eta_data:g}",
+            time_layout="batch",
+        )
+
     def _sigma_data_squared(self) -> float:
         sd = self.sigma_data
         if isinstance(sd, bool) or not isinstance(sd, (int, float)) or not math.isfinite(sd) or sd < 0:
@@ -235,6 +275,59 @@ def _skip_nonlinear(process: Process, nonlinear: Any, sd2: float):
         return d + (sd2 / process.edm_sigma(t64) ** 2).to(x.dtype).reshape(shape) * (d - x / alpha)
 
     return fn
+
+
+def _check_eta_data(eta_data: Any) -> None:
+    if (
+        isinstance(eta_data, bool)
+        or not isinstance(eta_data, (int, float))
+        or not math.isfinite(eta_data)
+        or eta_data < 0
+    ):
+        raise ValueError(f"eta_data must be a finite number >= 0 or None, got {eta_data!r}")
+
+
+class NoiseSchedule:
+    """``η(t)² = η_d² + (η² - η_d²) s²/(1 + s²)``, ``s = σ/α`` (:meth:`Process.sde`'s ``eta_data``), and its
+    integral in ``λ = log(α/σ)``: ``E(t) = ∫^λ η² dλ = η_d² λ - (η² - η_d²)/2 · log(1 + s²)``."""
+
+    def __init__(self, process: Process, eta: float, eta_data: float) -> None:
+        _check_eta_data(eta_data)
+        self.process, self.eta, self.eta_data = process, float(eta), float(eta_data)
+        self.high, self.low = self.eta**2, self.eta_data**2
+
+    def eta2(self, t: Tensor) -> Tensor:
+        s2 = self.process.edm_sigma(t) ** 2
+        return self.low + (self.high - self.low) * (s2 / (1.0 + s2))
+
+    def delta_e(self, t: Tensor, u: Tensor) -> Tensor:
+        """``E(u) - E(t)``."""
+        p = self.process
+        dlam = p.log_snr(u) - p.log_snr(t)
+        return self.low * dlam - 0.5 * (self.high - self.low) * (
+            torch.log1p(p.edm_sigma(u) ** 2) - torch.log1p(p.edm_sigma(t) ** 2)
+        )
+
+
+class ScheduledDataFactor(IntegratingFactor):
+    """Closed forms of the ``data`` splitting with a noise level that depends on ``σ/α`` (:class:`NoiseSchedule`):
+    with ``Δλ`` and ``ΔE = ∫ η² dλ`` over the step, ``L = Δ log α - Δλ - ΔE``, ``P = α_t (e^{Δλ + ΔE} - 1)`` and
+    ``Q = -σ_t² (e^{2ΔE} - 1)`` — the constant-``η`` forms with ``η² Δλ`` replaced by ``ΔE`` (``e^{-L} b dt`` and
+    ``e^{-2L} g² dt`` are exact differentials in ``λ``)."""
+
+    def __init__(self, schedule: NoiseSchedule) -> None:
+        self.schedule, self.process = schedule, schedule.process
+
+    def log_growth(self, t: Tensor, u: Tensor) -> Tensor:
+        p = self.process
+        return (p.log_alpha(u) - p.log_alpha(t)) - (p.log_snr(u) - p.log_snr(t)) - self.schedule.delta_e(t, u)
+
+    def drift_integral(self, t: Tensor, u: Tensor) -> Tensor:
+        p = self.process
+        return p.alpha(t) * torch.expm1((p.log_snr(u) - p.log_snr(t)) + self.schedule.delta_e(t, u))
+
+    def noise_integral(self, t: Tensor, u: Tensor) -> Tensor:
+        return -(self.process.sigma(t) ** 2) * torch.expm1(2 * self.schedule.delta_e(t, u))
 
 
 class ProcessFactor(IntegratingFactor):

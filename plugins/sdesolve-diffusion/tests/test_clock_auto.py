@@ -52,3 +52,24 @@ def test_the_asinh_clock_is_sigma_near_the_data_and_logarithmic_at_high_noise() 
     assert torch.allclose(clock.time(s), t, rtol=1e-12)
     with pytest.raises(ValueError, match="clock"):
         Clock(vp, "auto")  # a recipe option, resolved before a Clock is built
+
+
+def test_the_3m_sde_keeps_sigma_longer_than_the_2m_sde(mixture2d) -> None:
+    """A grid whose steps divide σ/α by between 2.2 and 2.5 on average (11 steps over the vp range): the 2M SDE is
+    in ``asinh`` there, the 3M SDE still in ``sigma`` (its quadratic diverged in ``asinh`` with the trained digits
+    network at 12 NFE)."""
+    vp = sdesolve.registry().get("process", "vp")
+    times = sdesolve.registry().get("grid", "logsnr")(vp, 11, t_min=0.002)
+    sigma = vp.edm_sigma(times[[0, -1]])
+    assert 2.2 < float(sigma[0] / sigma[1]) ** (1 / 11) < COARSE_RATIO
+    model = mixture2d.model(vp, "eps")
+    x_T = torch.randn(32, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
+
+    def run(sampler: str, **options) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(1)
+        return sdesolve.sample(
+            model, x_T, sampler, steps=11, process="vp", grid_options={"t_min": 0.002}, generator=gen, **options
+        )
+
+    assert torch.equal(run("dpm_solver_pp_3m_sde"), run("dpm_solver_pp_3m_sde", clock="sigma"))
+    assert torch.equal(run("dpm_solver_pp_2m_sde"), run("dpm_solver_pp_2m_sde", clock="asinh"))

@@ -105,8 +105,7 @@ class GaussianW2:
 
     def __init__(self, target: GaussianMixture, n: int, seed: int = 0, repeats: int = 3):
         self.mean, self.cov = target.moments()
-        vals, vecs = torch.linalg.eigh(self.cov)
-        self.sqrt_cov = vecs @ torch.diag(vals.clamp_min(0).sqrt()) @ vecs.T
+        self.sqrt_cov = _sqrtm_psd(self.cov)
         self.n = n
         self.floor = (
             sum(self(target.sample(n, generator=torch.Generator().manual_seed(seed + 100 + r))) for r in range(repeats))
@@ -114,16 +113,21 @@ class GaussianW2:
         )
 
     def __call__(self, x: Tensor) -> float:
-        x = host(x).reshape(x.shape[0], -1)
-        m, c = x.mean(0), torch.cov(x.T)
-        cross = torch.linalg.eigvalsh(self.sqrt_cov @ c @ self.sqrt_cov).clamp_min(0).sqrt().sum()
-        bures = torch.trace(self.cov) + torch.trace(c) - 2 * cross
-        return math.sqrt(max(float(((m - self.mean) ** 2).sum() + bures), 0.0))
+        return math.sqrt(_frechet_squared(x, self.mean, self.cov, self.sqrt_cov))
 
 
 def _sqrtm_psd(c: Tensor) -> Tensor:
     vals, vecs = torch.linalg.eigh(c)
     return vecs @ torch.diag(vals.clamp_min(0).sqrt()) @ vecs.T
+
+
+def _frechet_squared(x: Tensor, mean: Tensor, cov: Tensor, sqrt_cov: Tensor) -> float:
+    """``|m − mean|² + tr(C + cov − 2 (cov^{½} C cov^{½})^{½})`` for the mean ``m`` and covariance ``C`` of the
+    samples ``x`` (the squared W2 between the two Gaussians; ``sqrt_cov = cov^{½}``), clamped at 0."""
+    x = host(x).reshape(x.shape[0], -1)
+    m, c = x.mean(0), torch.cov(x.T)
+    cross = torch.linalg.eigvalsh(sqrt_cov @ c @ sqrt_cov).clamp_min(0).sqrt().sum()
+    return max(float(((m - mean) ** 2).sum() + torch.trace(cov) + torch.trace(c) - 2 * cross), 0.0)
 
 
 class QuantileW1:
@@ -223,10 +227,7 @@ class FrechetDistance:
         self.floor = self.floor_draws[0]
 
     def __call__(self, x: Tensor) -> float:
-        x = host(x).reshape(x.shape[0], -1)
-        m, c = x.mean(0), torch.cov(x.T)
-        cross = torch.linalg.eigvalsh(self.sqrt_cov @ c @ self.sqrt_cov).clamp_min(0).sqrt().sum()
-        return max(float(((m - self.mean) ** 2).sum() + torch.trace(self.cov) + torch.trace(c) - 2 * cross), 0.0)
+        return _frechet_squared(x, self.mean, self.cov, self.sqrt_cov)
 
 
 def strong_error(x: Tensor, reference: Tensor) -> float:

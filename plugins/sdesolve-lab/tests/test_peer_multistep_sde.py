@@ -46,6 +46,7 @@ def _theirs(kd, name: str, denoiser, x_T, sigmas, eta: float, seed: int, **optio
 
 def _ours(name: str, denoiser, x_T, sigmas, eta: float, seed: int, **options):
     options.setdefault("clock", "log_snr")  # DPM-Solver++'s variable (the recipes' default is σ)
+    options.setdefault("eta_data", None)  # one η throughout, as k-diffusion (the default lowers it near the data)
     return sdesolve.sample(
         denoiser,
         x_T,
@@ -184,6 +185,7 @@ def test_native_draws_give_k_diffusions_own_float32_noise(eta, case) -> None:
             eta=eta,
             clock="log_snr",
             weight="midpoint",
+            eta_data=None,
             generator=generator,
         )
 

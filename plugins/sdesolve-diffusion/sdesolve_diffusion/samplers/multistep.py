@@ -37,7 +37,16 @@ exact integral of the line (k-diffusion ``"heun"``); k-diffusion's default ``"mi
 ``sharp1d`` (W1 0.0074 against 0.0177 at 20 NFE) but worse in ``σ`` (0.028 against 0.019), and the 3M recipe beats
 both.
 
-With the ``data`` splitting, ``clock="log_snr"`` and the stepper options below these are k-diffusion's samplers,
+**The noise level** (``eta_data``, the SDE recipes): ``"auto"`` (default) lowers η to ``η/2`` near the data on a
+coarse grid (:func:`~sdesolve_diffusion.samplers.solver.coarse_grid`), through ``Process.sde``'s ``eta_data``
+(``η(t)² = η_d² + (η² - η_d²) s²/(1 + s²)``, ``s = σ/α``; the same marginals): at 10 NFE 1.2-2.3x better on the
+exact-score lab problems, -8 % to +8 % with the trained ``digits`` network; from 12 NFE it would cost 5-8 % with the
+network, so η stays constant there. ``eta_data=None`` is one η throughout (k-diffusion's and diffusers' updates).
+The 3M SDE's ``clock="auto"`` keeps ``sigma`` up to 12 NFE (``asinh_below_ratio = 2.2``): in ``asinh`` it diverged
+with the network at 12 NFE (Fréchet 7.5 against 1.5).
+
+With the ``data`` splitting, ``clock="log_snr"``, ``eta_data=None`` and the stepper options below these are
+k-diffusion's samplers,
 equal to round-off on the same noise (``plugins/sdesolve-lab/tests/test_peer_multistep_sde.py``):
 
 * ``dpm_solver_pp_2m_sde`` = ``sample_dpmpp_2m_sde(solver_type="heun")`` (``exponential_ab2`` integrates the linear
@@ -65,7 +74,7 @@ from sdesolve import IntegratingFactor, SemilinearSDE, solve
 from sdesolve.dtypes import F64
 from sdesolve_diffusion.processes import Process
 from sdesolve_diffusion.samplers.base import SamplingContext
-from sdesolve_diffusion.samplers.solver import SolverSampler
+from sdesolve_diffusion.samplers.solver import COARSE_RATIO, SolverSampler, coarse_grid, resolve_eta_data
 
 __all__ = [
     "CLOCKS",
@@ -81,23 +90,11 @@ __all__ = [
 
 CLOCKS = ("sigma", "asinh", "log_snr", "time", "auto")
 
-#: a grid is coarse when its steps divide the noise level ``σ/α`` by more than this on average (geometric mean,
-#: ``(σ_first/σ_last)^(1/steps)``, whatever the grid's shape): over the lab's σ/α range (80-157 down to 0.01) that is
-#: 10 or fewer steps. ``clock="auto"`` and ``sa_solver``'s ``corrector_order="auto"`` switch on it (measured:
-#: docs/benchmarks.md "Defaults revised on 2026-11-27").
-COARSE_RATIO = 2.5
 
-
-def coarse_grid(process: Process, times: Tensor) -> bool:
-    """Whether the grid ``times`` is coarse: its steps divide ``σ/α`` by more than :data:`COARSE_RATIO` on average."""
-    sigma = process.edm_sigma(times[[0, -1]].to(F64))
-    steps = times.numel() - 1
-    return steps > 0 and float(sigma[0] / sigma[1]) ** (1.0 / steps) > COARSE_RATIO
-
-
-def auto_clock(process: Process, times: Tensor) -> str:
-    """The clock ``"auto"`` stands for: ``"sigma"`` on a coarse grid (:func:`coarse_grid`), else ``"asinh"``."""
-    return "sigma" if coarse_grid(process, times) else "asinh"
+def auto_clock(process: Process, times: Tensor, ratio: float = COARSE_RATIO) -> str:
+    """The clock ``"auto"`` stands for: ``"sigma"`` on a grid whose steps divide ``σ/α`` by more than ``ratio`` on
+    average (:func:`coarse_grid`), else ``"asinh"``."""
+    return "sigma" if coarse_grid(process, times, ratio) else "asinh"
 
 
 class Clock:
@@ -218,16 +215,23 @@ class MultistepSampler(SolverSampler):
     time, as every other recipe)."""
 
     clock: ClassVar[str] = "sigma"
+    #: ``clock="auto"`` takes ``asinh`` when the grid's steps divide ``σ/α`` by at most this on average
+    asinh_below_ratio: ClassVar[float] = COARSE_RATIO
     splitting: ClassVar[str] = "data"
     on_vp: ClassVar[bool] = False  # the clock is the time variable: "time" means the process's own, on every process
 
     @classmethod
     def _solve_options(cls) -> dict[str, Any]:
-        return {**super()._solve_options(), "clock": cls.clock}
+        return {**super()._solve_options(), "eta_data": cls.eta_data, "clock": cls.clock}
 
     @classmethod
     def _run_parameters(cls) -> tuple[dict[str, Any], str | None]:
-        return {"splitting": cls.splitting, "eta": cls.eta, "clock": cls.clock}, "stepper_options"
+        return {
+            "splitting": cls.splitting,
+            "eta": cls.eta,
+            "eta_data": cls.eta_data,
+            "clock": cls.clock,
+        }, "stepper_options"
 
     def _advance(
         self,
@@ -241,7 +245,7 @@ class MultistepSampler(SolverSampler):
         if clock not in CLOCKS:
             raise ValueError(f"{self.name}: clock must be one of {CLOCKS}, got {clock!r}")
         if clock == "auto":
-            clock = auto_clock(ctx.process, ctx.times)
+            clock = auto_clock(ctx.process, ctx.times, self.asinh_below_ratio)
         if clock == "time":
             return super()._advance(ctx, x, on_step, stepper_options)
         if float(ctx.process.sigma(ctx.times[-1])) <= 0:
@@ -251,7 +255,9 @@ class MultistepSampler(SolverSampler):
             )
         splitting = stepper_options.pop("splitting", None) or self.splitting
         eta = stepper_options.pop("eta", None)
-        sde = ctx.process.sde(ctx.adapter, splitting, self.eta if eta is None else eta)
+        eta = self.eta if eta is None else eta
+        eta_data = resolve_eta_data(self.name, eta, stepper_options.pop("eta_data", self.eta_data), ctx)
+        sde = ctx.process.sde(ctx.adapter, splitting, eta, eta_data)
         change = Clock(ctx.process, clock)
         grid = change.of(ctx.times)
         steps = grid[1:] - grid[:-1]
@@ -277,6 +283,7 @@ class DPMSolverPP2MSDE(MultistepSampler):
     name = "dpm_solver_pp_2m_sde"
     stepper = "exponential_ab2"
     clock = "auto"  # measured: sigma on coarse grids, asinh otherwise (docs/benchmarks.md)
+    eta_data = "auto"  # measured: eta/2 near the data on coarse grids, eta everywhere otherwise (docs/benchmarks.md)
     default_grid = "logsnr"  # measured: better than edm at 10-40 NFE on the lab problems (docs/benchmarks.md)
     summary = "DPM-Solver++(2M) SDE: exponential AB2 in σ on the reverse SDE (k-diffusion sample_dpmpp_2m_sde)"
 
@@ -285,6 +292,10 @@ class DPMSolverPP3MSDE(MultistepSampler):
     name = "dpm_solver_pp_3m_sde"
     stepper = "exponential_ab3"
     clock = "auto"  # measured: sigma on coarse grids, asinh otherwise (docs/benchmarks.md)
+    # measured: the quadratic reaches further than the 2M's line; in asinh with the trained digits network it
+    # diverges at 12 NFE (Fréchet 7.5 against 1.5 in σ), so asinh only from 14 NFE over the lab's range
+    asinh_below_ratio = 2.2
+    eta_data = "auto"  # measured: eta/2 near the data on coarse grids, eta everywhere otherwise (docs/benchmarks.md)
     default_grid = "logsnr"  # measured: better than edm at 10-40 NFE on the lab problems (docs/benchmarks.md)
     summary = "DPM-Solver++(3M) SDE: exponential AB3 in σ on the reverse SDE (k-diffusion sample_dpmpp_3m_sde)"
 

@@ -41,6 +41,7 @@ class SASolverSampler(MultistepSampler):
     name = "sa_solver"
     stepper = "sa_solver"
     eta = 1.0
+    eta_data = "auto"  # measured: eta/2 near the data on coarse grids, eta everywhere otherwise (docs/benchmarks.md)
     clock = "sigma"
     default_grid = "logsnr"  # measured (docs/benchmarks.md "SA-Solver"): better than edm in 8 of 16 rows, worse in 3
     # measured on every lab problem (docs/benchmarks.md "SA-Solver"): orders 3/3 within 10 % of the best pair at

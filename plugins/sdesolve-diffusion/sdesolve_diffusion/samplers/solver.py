@@ -36,13 +36,17 @@ from sdesolve import get_stepper, solve
 from sdesolve_diffusion.samplers.base import DiffusionSampler, SamplingContext
 
 __all__ = [
+    "AUTO_ETA_DATA",
     "AUTO_SKIP_RATIO",
+    "COARSE_RATIO",
     "DDRaM",
     "DDRaMODE",
     "EulerMaruyamaSDE",
     "ExponentialEulerSDE",
     "SolverSampler",
     "auto_splitting",
+    "coarse_grid",
+    "resolve_eta_data",
 ]
 
 _SOLVE_OPTIONS = ("bm", "subdivisions")  # keywords of sdesolve.solve a recipe sampler passes through
@@ -69,6 +73,9 @@ class SolverSampler(DiffusionSampler):
 
     stepper: ClassVar[str] = ""
     eta: ClassVar[float] = 1.0
+    #: the noise level near the data, when it differs from ``eta`` (``Process.sde``'s ``eta_data``; ``data``
+    #: splitting only); advertised as an option by the recipes that use it (:class:`MultistepSampler`)
+    eta_data: ClassVar[float | str | None] = None
     splitting: ClassVar[str] = "relative"
     #: integrate a process that is not variance-preserving on ``vp`` at the same noise levels (a recipe whose own
     #: time variable matters, e.g. a multistep method's clock, sets False)
@@ -137,9 +144,10 @@ class SolverSampler(DiffusionSampler):
             splitting = auto_splitting(ctx.process, ctx.times)
         eta = stepper_options.pop("eta", None)
         eta = self.eta if eta is None else eta
+        eta_data = resolve_eta_data(self.name, eta, stepper_options.pop("eta_data", self.eta_data), ctx)
         if self.on_vp and not ctx.process.variance_preserving and stepper_options.get("bm") is None:
-            return _on_variance_preserving(self.stepper, ctx, x, on_step, splitting, eta, stepper_options)
-        sde = ctx.process.sde(ctx.adapter, splitting, eta)
+            return _on_variance_preserving(self.stepper, ctx, x, on_step, splitting, eta, stepper_options, eta_data)
+        sde = ctx.process.sde(ctx.adapter, splitting, eta, eta_data)
         return solve(
             sde,
             x,
@@ -150,6 +158,42 @@ class SolverSampler(DiffusionSampler):
             check_finite=False,  # the driver's reporter watches every sampler's states
             **stepper_options,
         )
+
+
+#: a grid is coarse when its steps divide the noise level ``σ/α`` by more than this on average (geometric mean,
+#: ``(σ_first/σ_last)^(1/steps)``, whatever the grid's shape): over the lab's σ/α range (80-157 down to 0.01) that is
+#: 10 or fewer steps. ``clock="auto"``, ``eta_data="auto"`` and ``sa_solver``'s ``corrector_order="auto"`` switch on
+#: it (measured: docs/benchmarks.md "Defaults revised on 2026-11-27").
+COARSE_RATIO = 2.5
+
+
+def coarse_grid(process: Any, times: Tensor, ratio: float = COARSE_RATIO) -> bool:
+    """Whether the grid ``times`` is coarse: its steps divide ``σ/α`` by more than ``ratio`` on average."""
+    sigma = process.edm_sigma(times[[0, -1]].to(torch.float64))
+    steps = times.numel() - 1
+    return steps > 0 and float(sigma[0] / sigma[1]) ** (1.0 / steps) > ratio
+
+
+#: ``eta_data="auto"``: the noise level near the data, as a fraction of ``eta``, on a coarse grid (measured:
+#: docs/benchmarks.md "A noise level that falls near the data")
+AUTO_ETA_DATA = 0.5
+
+
+def resolve_eta_data(name: str, eta: float, eta_data: Any, ctx: SamplingContext) -> float | None:
+    """``eta_data`` resolved (``"auto"``: ``AUTO_ETA_DATA · eta`` on a coarse grid, see
+    :func:`coarse_grid`, else ``eta`` everywhere) and checked against ``eta``:
+    a run with ``eta = 0`` is the probability-flow ODE, and a noise level near the data would make it stochastic
+    behind the recipe's back."""
+    if isinstance(eta_data, str):
+        if eta_data != "auto":
+            raise ValueError(f"{name}: eta_data must be a number >= 0, None or 'auto', got {eta_data!r}")
+        return AUTO_ETA_DATA * eta if eta > 0 and coarse_grid(ctx.process, ctx.times) else None
+    if eta_data is not None and eta == 0 and eta_data != 0:
+        raise ValueError(
+            f"{name}: eta_data={eta_data!r} with eta=0 would add noise to the probability-flow ODE; give eta > 0 "
+            "(the noise level at high noise) for a stochastic run"
+        )
+    return eta_data
 
 
 #: ``splitting="auto"`` takes ``skip`` when some step divides the noise level ``σ/α`` by more than this.
@@ -207,6 +251,7 @@ def _on_variance_preserving(
     splitting: str,
     eta: float,
     options: dict[str, Any],
+    eta_data: float | None = None,
 ) -> Tensor:
     """Integrate a non-variance-preserving process's reverse dynamics on ``vp`` at the same noise levels.
 
@@ -225,7 +270,7 @@ def _on_variance_preserving(
     def report(i: int, x_i: Tensor, *extra: Any) -> None:
         on_step(i, x_i / float(scale[i + 1]), *extra)
 
-    sde = vp.sde(_VPView(ctx.adapter, ctx.process, vp), splitting, eta)
+    sde = vp.sde(_VPView(ctx.adapter, ctx.process, vp), splitting, eta, eta_data)
     out = solve(
         sde,
         x * float(scale[0]),
