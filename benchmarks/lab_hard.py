@@ -8,6 +8,10 @@ Each problem prints its tables and writes ``<out>/<problem>/{results.json,summar
 ``sdesolve compare --problem <problem> --peers --nfe ... --n ... --out ...`` does. ``--seed 0,1`` runs every problem
 once per seed (``<out>/<problem>/seed<s>/``), and ``--markdown`` then tabulates the mean over the seeds of every row's
 errors (one seed's verdict at 20-40 NFE on ``sharp1d`` can flip with the draw).
+
+The runs ``gmm_100k``, ``subspace_mixture_d64_40k`` and ``sharp1d_1m`` take the stochastic cells where the default
+sample sizes leave both sides at the Monte-Carlo floor and rerun the strongest samplers of each side with 10x the
+samples (``OURS_FLOOR``, ``PEERS_FLOOR``), e.g. ``--problems gmm_100k,subspace_mixture_d64_40k --seed 0,1``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,15 @@ HEADER = "| NFE | best sdesolve | error | best peer | error | peer/ours | verdic
 # (the floor falls as 1/sqrt(n); not run yet on the 2-core machine: see docs/benchmarks.md)
 OURS_HI = "dpm_solver_pp_3m_sde,dpm_solver_pp_2m_sde,ddram"
 PEERS_HI = "k-diffusion:dpmpp_3m_sde,k-diffusion:dpmpp_2m_sde"
+# the stochastic column where 10 000 (gmm) and 4000 (subspace_mixture d = 64) samples leave both sides at the floor:
+# the strongest samplers of each side (every k-diffusion multistep SDE on both grids, dpmpp_sde, diffusers' SASolver
+# in both configurations and DDPM) at 10x the samples, 20 and 40 NFE
+OURS_FLOOR = "dpm_solver_pp_2m_sde,dpm_solver_pp_3m_sde,sa_solver,ddram_ms,ddpm"
+PEERS_FLOOR = (
+    "k-diffusion:dpmpp_2m_sde,k-diffusion:dpmpp_2m_sde@logsnr,k-diffusion:dpmpp_3m_sde,k-diffusion:dpmpp_3m_sde@logsnr,"
+    "k-diffusion:dpmpp_sde,diffusers:SASolver,diffusers:SASolver@karras-p3c3,diffusers:DDPM"
+)
+_FLOOR = ["--nfe", "20,40", "--no-references", "--samplers", OURS_FLOOR, "--peer-names", PEERS_FLOOR]
 SETTINGS = {
     "sharp1d": ("sharp1d", ["--n", "100000"]),
     "digits": ("digits", ["--n", "1000"]),
@@ -36,6 +49,9 @@ SETTINGS = {
     # the size the docs' table was measured at on the loaded 2-core machine (the 20000-sample, d = 128 run is slower)
     "subspace_mixture_d64": ("subspace_mixture", ["--dim", "64", "--n", "4000"]),
     "sharp1d_500k": ("sharp1d", ["--n", "500000", "--nfe", "80,100", "--samplers", OURS_HI, "--peer-names", PEERS_HI]),
+    "gmm_100k": ("gmm", ["--n", "100000", *_FLOOR]),
+    "subspace_mixture_d64_40k": ("subspace_mixture", ["--dim", "64", "--n", "40000", *_FLOOR]),
+    "sharp1d_1m": ("sharp1d", ["--n", "1000000", *_FLOOR, "--nfe", "40,80"]),
 }
 
 DEFAULT_RUNS = "sharp1d,subspace_mixture_d64,digits"  # the docs' tables
