@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from diffusion_cases import seeded_vp_runner
 from sdesolve_diffusion.samplers.multistep import COARSE_RATIO, Clock, auto_clock, coarse_grid
 
 import sdesolve
@@ -25,16 +26,7 @@ def test_coarse_is_the_mean_step_ratio(grid) -> None:
 
 @pytest.mark.parametrize("sampler", ["dpm_solver_pp_2m_sde", "dpm_solver_pp_3m_sde"])
 def test_auto_gives_the_samples_of_the_clock_it_stands_for(sampler, mixture2d) -> None:
-    vp = sdesolve.registry().get("process", "vp")
-    model = mixture2d.model(vp, "eps")
-    x_T = torch.randn(64, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
-
-    def run(steps: int, **options) -> torch.Tensor:
-        gen = torch.Generator().manual_seed(1)
-        return sdesolve.sample(
-            model, x_T, sampler, steps=steps, process="vp", grid_options={"t_min": 0.002}, generator=gen, **options
-        )
-
+    run = seeded_vp_runner(mixture2d, sampler)
     for steps, clock in ((5, "sigma"), (40, "asinh")):
         default = run(steps)
         assert torch.equal(default, run(steps, clock=clock))
@@ -62,14 +54,6 @@ def test_the_3m_sde_keeps_sigma_longer_than_the_2m_sde(mixture2d) -> None:
     times = sdesolve.registry().get("grid", "logsnr")(vp, 11, t_min=0.002)
     sigma = vp.edm_sigma(times[[0, -1]])
     assert 2.2 < float(sigma[0] / sigma[1]) ** (1 / 11) < COARSE_RATIO
-    model = mixture2d.model(vp, "eps")
-    x_T = torch.randn(32, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
-
-    def run(sampler: str, **options) -> torch.Tensor:
-        gen = torch.Generator().manual_seed(1)
-        return sdesolve.sample(
-            model, x_T, sampler, steps=11, process="vp", grid_options={"t_min": 0.002}, generator=gen, **options
-        )
-
-    assert torch.equal(run("dpm_solver_pp_3m_sde"), run("dpm_solver_pp_3m_sde", clock="sigma"))
-    assert torch.equal(run("dpm_solver_pp_2m_sde"), run("dpm_solver_pp_2m_sde", clock="asinh"))
+    run = seeded_vp_runner(mixture2d, batch=32)
+    assert torch.equal(run(11, "dpm_solver_pp_3m_sde"), run(11, "dpm_solver_pp_3m_sde", clock="sigma"))
+    assert torch.equal(run(11, "dpm_solver_pp_2m_sde"), run(11, "dpm_solver_pp_2m_sde", clock="asinh"))

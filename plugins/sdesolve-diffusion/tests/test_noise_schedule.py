@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from diffusion_cases import seeded_vp_runner
 from sdesolve_diffusion import GaussianMixture
 from sdesolve_diffusion.adapters import ModelAdapter
 from sdesolve_diffusion.processes import NoiseSchedule, ProcessFactor, ScheduledDataFactor
@@ -98,15 +99,7 @@ def test_eta_data_none_or_equal_to_eta_and_auto_on_a_fine_grid_are_the_constant_
     sampler, mixture2d
 ) -> None:
     vp = _process("vp")
-    model = mixture2d.model(vp, "eps")
-    x_T = torch.randn(64, 2, dtype=F64, generator=torch.Generator().manual_seed(0))
-
-    def run(steps: int, **options) -> torch.Tensor:
-        gen = torch.Generator().manual_seed(1)
-        return sdesolve.sample(
-            model, x_T, sampler, steps=steps, process="vp", grid_options={"t_min": 0.002}, generator=gen, **options
-        )
-
+    run = seeded_vp_runner(mixture2d, sampler)
     fine = sdesolve.registry().get("grid", "logsnr")(vp, 30, t_min=0.002)
     coarse = sdesolve.registry().get("grid", "logsnr")(vp, 6, t_min=0.002)
     assert coarse_grid(vp, coarse) and not coarse_grid(vp, fine)
