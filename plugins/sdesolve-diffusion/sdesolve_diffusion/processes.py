@@ -170,12 +170,12 @@ class Process:
             raise ValueError(f"eta must be a finite number >= 0, got {eta!r}")
         if eta_data is not None:
             _check_eta_data(eta_data)
-        if eta_data is not None and eta_data != eta:
-            if splitting != "data":
-                raise ValueError(
-                    f"eta_data (a noise level that depends on σ/α) needs splitting='data', got {splitting!r}"
-                )
-            return self._scheduled_data_sde(nonlinear, NoiseSchedule(self, eta, eta_data))
+            if eta_data != eta:
+                if splitting != "data":
+                    raise ValueError(
+                        f"eta_data (a noise level that depends on σ/α) needs splitting='data', got {splitting!r}"
+                    )
+                return self._scheduled_data_sde(nonlinear, NoiseSchedule(self, eta, eta_data))
         c = (1.0 + eta * eta) / 2.0
         s2 = self.sigma_star**2
         if splitting == "score":
@@ -234,7 +234,8 @@ class Process:
             return 0.5 * (1.0 + schedule.eta2(t))
 
         def a(t: Tensor) -> Tensor:
-            return (1 - 2 * c(t)) * self.dlog_alpha(t) + 2 * c(t) * self.dlog_sigma(t)
+            two_c = 2 * c(t)
+            return (1 - two_c) * self.dlog_alpha(t) + two_c * self.dlog_sigma(t)
 
         def b(t: Tensor) -> Tensor:
             return -2 * c(t) * self.alpha(t) * (self.dlog_sigma(t) - self.dlog_alpha(t))

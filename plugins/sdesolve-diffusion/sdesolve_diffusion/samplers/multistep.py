@@ -74,7 +74,7 @@ from sdesolve import IntegratingFactor, SemilinearSDE, solve
 from sdesolve.dtypes import F64
 from sdesolve_diffusion.processes import Process
 from sdesolve_diffusion.samplers.base import SamplingContext
-from sdesolve_diffusion.samplers.solver import COARSE_RATIO, SolverSampler, coarse_grid, resolve_eta_data
+from sdesolve_diffusion.samplers.solver import COARSE_RATIO, SolverSampler, coarse_grid
 
 __all__ = [
     "CLOCKS",
@@ -254,9 +254,7 @@ class MultistepSampler(SolverSampler):
                 "inverse there); stop early (t_min > 0) and pass denoise=True to finish with the denoiser"
             )
         splitting = stepper_options.pop("splitting", None) or self.splitting
-        eta = stepper_options.pop("eta", None)
-        eta = self.eta if eta is None else eta
-        eta_data = resolve_eta_data(self.name, eta, stepper_options.pop("eta_data", self.eta_data), ctx)
+        eta, eta_data = self._take_eta(ctx, stepper_options)
         sde = ctx.process.sde(ctx.adapter, splitting, eta, eta_data)
         change = Clock(ctx.process, clock)
         grid = change.of(ctx.times)

@@ -126,6 +126,13 @@ class SolverSampler(DiffusionSampler):
         # `sdesolve sample --option` accepts what this shows plus the stepper's options
         return {"splitting": cls.splitting, "eta": cls.eta}, "stepper_options"
 
+    def _take_eta(self, ctx: SamplingContext, options: dict[str, Any]) -> tuple[float, float | None]:
+        """Pop ``eta`` and ``eta_data`` from ``options`` (the recipe's defaults where absent); ``eta_data`` resolved
+        by :func:`resolve_eta_data`."""
+        eta = options.pop("eta", None)
+        eta = self.eta if eta is None else eta
+        return eta, resolve_eta_data(self.name, eta, options.pop("eta_data", self.eta_data), ctx)
+
     def _advance(
         self,
         ctx: SamplingContext,
@@ -142,9 +149,7 @@ class SolverSampler(DiffusionSampler):
         splitting = stepper_options.pop("splitting", None) or self.splitting
         if splitting == "auto":
             splitting = auto_splitting(ctx.process, ctx.times)
-        eta = stepper_options.pop("eta", None)
-        eta = self.eta if eta is None else eta
-        eta_data = resolve_eta_data(self.name, eta, stepper_options.pop("eta_data", self.eta_data), ctx)
+        eta, eta_data = self._take_eta(ctx, stepper_options)
         if self.on_vp and not ctx.process.variance_preserving and stepper_options.get("bm") is None:
             return _on_variance_preserving(self.stepper, ctx, x, on_step, splitting, eta, stepper_options, eta_data)
         sde = ctx.process.sde(ctx.adapter, splitting, eta, eta_data)
